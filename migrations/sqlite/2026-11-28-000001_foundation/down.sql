@@ -1,0 +1,9 @@
+DROP TABLE sessions;
+DROP TABLE user_cells;
+DROP TABLE users;
+DROP TABLE checklist_items;
+DROP TABLE checklist_versions;
+DROP TABLE regions;
+DROP TABLE departments;
+DROP TABLE settings;
+DROP TABLE sync_counter;

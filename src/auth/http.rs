@@ -1,0 +1,171 @@
+//! Login, logout and the bearer-token extractor that every protected handler takes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::model::{Principal, Role};
+use crate::auth::{password, store};
+use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "insp-denghu-01")]
+    pub username: String,
+    #[schema(example = "Patrol#2026")]
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub display_name: String,
+    /// The user's region (a dispatch centre's, a handler's or supervisor's area).
+    pub region: Option<String>,
+    pub department: Option<String>,
+    /// Assigned grid cells (inspectors).
+    pub cells: Vec<String>,
+}
+
+impl From<&Principal> for UserView {
+    fn from(p: &Principal) -> Self {
+        UserView {
+            id: p.user_id,
+            username: p.username.clone(),
+            role: p.role,
+            display_name: p.display_name.clone(),
+            region: p.region_code.clone(),
+            department: p.department.clone(),
+            cells: p.cells.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for the `Authorization` header; shown only here, stored only hashed.
+    pub token: String,
+    pub expires_at: String,
+    pub user: UserView,
+}
+
+/// Log in with username and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorEnvelope),
+        (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<LoginResponse>> {
+    let LoginRequest { username, password } = body.into_inner();
+    let agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect::<String>());
+    let ttl_hours = state.settings.token_ttl_hours;
+    let decoy = state.decoy_hash.clone();
+    state
+        .db(move |conn| {
+            let user = store::user_by_name(conn, &username)?;
+            // Verify against a decoy when the user is unknown or inactive, so that timing
+            // does not tell which usernames exist.
+            let (stored, eligible) = match &user {
+                Some(u) if u.active => (u.password_hash.as_str(), true),
+                _ => (decoy.as_str(), false),
+            };
+            let good = password::verify_password(&password, stored) && eligible;
+            let Some(user) = user.filter(|_| good) else {
+                return Err(ApiError::unauthorized("wrong username or password"));
+            };
+            let token = password::new_token();
+            let now = crate::clock::now();
+            let expires = now + ttl_hours * 3_600_000_000;
+            store::create_session(
+                conn,
+                &password::token_hash(&token),
+                user.id,
+                now,
+                expires,
+                agent.as_deref(),
+            )?;
+            let cells = store::cells_of(conn, user.id)?;
+            Ok(web::Json(LoginResponse {
+                token,
+                expires_at: crate::clock::rfc3339(expires),
+                user: UserView {
+                    id: user.id,
+                    role: Role::parse(&user.role).ok_or_else(ApiError::internal)?,
+                    username: user.username,
+                    display_name: user.display_name,
+                    region: user.region_code,
+                    department: user.department_code,
+                    cells,
+                },
+            }))
+        })
+        .await
+}
+
+/// Revoke the token this request carries.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "token revoked"), (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn logout(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+    state
+        .db(move |conn| {
+            store::revoke_session(conn, &who.token_hash, crate::clock::now())?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The user behind the token.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn me(who: Principal) -> web::Json<UserView> {
+    web::Json(UserView::from(&who))
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_string());
+        Box::pin(async move {
+            let state = state.ok_or_else(ApiError::internal)?;
+            let token = token.ok_or_else(|| {
+                ApiError::unauthorized("missing bearer token: log in at /api/v1/auth/login")
+            })?;
+            let hash = password::token_hash(&token);
+            state
+                .db(move |conn| {
+                    store::principal_by_token(conn, &hash, crate::clock::now())?.ok_or_else(|| {
+                        ApiError::unauthorized("token unknown, expired or revoked: log in again")
+                    })
+                })
+                .await
+        })
+    }
+}

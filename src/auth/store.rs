@@ -1,0 +1,267 @@
+//! Users, their cells and login sessions in the database.
+
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::model::{Principal, Role};
+use crate::db::schema::{departments, regions, sessions, user_cells, users};
+use crate::db::Conn;
+use crate::db_run;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub phone: String,
+    pub role: String,
+    pub region_code: Option<String>,
+    pub department_code: Option<String>,
+    pub active: bool,
+}
+
+pub fn user_by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<UserRow>> {
+    db_run!(conn, |c| users::table
+        .filter(users::username.eq(name))
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())
+}
+
+pub fn cells_of(conn: &mut Conn, user: i64) -> QueryResult<Vec<String>> {
+    db_run!(conn, |c| user_cells::table
+        .filter(user_cells::user_id.eq(user))
+        .order(user_cells::cell_code)
+        .select(user_cells::cell_code)
+        .load(c))
+}
+
+pub fn create_session(
+    conn: &mut Conn,
+    hash: &str,
+    user: i64,
+    now: i64,
+    expires: i64,
+    agent: Option<&str>,
+) -> QueryResult<()> {
+    db_run!(conn, |c| diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(hash),
+            sessions::user_id.eq(user),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(expires),
+            sessions::user_agent.eq(agent),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// The principal of a live session (not expired, not revoked, user active).
+pub fn principal_by_token(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<Option<Principal>> {
+    let found: Option<UserRow> = db_run!(conn, |c| sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(hash))
+        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::revoked_at.is_null())
+        .filter(users::active.eq(true))
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())?;
+    let Some(user) = found else { return Ok(None) };
+    let Some(role) = Role::parse(&user.role) else {
+        return Ok(None);
+    };
+    let cells = if role == Role::Inspector {
+        cells_of(conn, user.id)?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        role,
+        region_code: user.region_code,
+        department: user.department_code,
+        cells,
+        token_hash: hash.to_string(),
+    }))
+}
+
+pub fn revoke_session(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<usize> {
+    db_run!(conn, |c| diesel::update(
+        sessions::table
+            .filter(sessions::token_hash.eq(hash))
+            .filter(sessions::revoked_at.is_null())
+    )
+    .set(sessions::revoked_at.eq(Some(now)))
+    .execute(c))
+}
+
+/// One user of an import file (`fixtures/demo/users.json` has this shape).
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserSpec {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub phone: String,
+    pub role: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub cells: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserFile {
+    pub users: Vec<UserSpec>,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct UserImportSummary {
+    pub inserted: usize,
+    pub updated: usize,
+}
+
+/// Checks every user of a file against the stored map and departments; lists every
+/// problem, naming the user.
+pub fn check_users(conn: &mut Conn, file: &UserFile) -> QueryResult<Vec<String>> {
+    let known_regions: std::collections::HashMap<String, String> =
+        db_run!(conn, |c| regions::table
+            .filter(regions::deleted_at.is_null())
+            .select((regions::code, regions::level))
+            .load::<(String, String)>(c))?
+        .into_iter()
+        .collect();
+    let known_departments: std::collections::HashSet<String> =
+        db_run!(conn, |c| departments::table
+            .select(departments::code)
+            .load::<String>(c))?
+        .into_iter()
+        .collect();
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, u) in file.users.iter().enumerate() {
+        let who = format!("user #{i} {:?}", u.username);
+        let mut say = |p: String| problems.push(format!("{who}: {p}"));
+        if u.username.trim().is_empty() || u.username.len() > 64 {
+            say("username must be 1 to 64 characters".into());
+        }
+        if !seen.insert(u.username.clone()) {
+            say("duplicate username".into());
+        }
+        if u.password.chars().count() < 8 {
+            say("password must have at least 8 characters".into());
+        }
+        if u.display_name.trim().is_empty() {
+            say("missing display_name".into());
+        }
+        let Some(role) = Role::parse(&u.role) else {
+            say(format!("unknown role {:?}", u.role));
+            continue;
+        };
+        match &u.region {
+            Some(code) if !known_regions.contains_key(code) => {
+                say(format!("unknown region {code}"))
+            }
+            Some(code) if known_regions.get(code).map(String::as_str) == Some("cell") => say(
+                format!("region {code} is a cell; give its community, town or district"),
+            ),
+            None if role.needs_region() => say(format!("a {} needs a region", role.as_str())),
+            _ => {}
+        }
+        match (&u.department, role) {
+            (Some(d), _) if !known_departments.contains(d) => {
+                say(format!("unknown department {d:?}"))
+            }
+            (None, Role::Handler) => say("a handler needs a department".into()),
+            _ => {}
+        }
+        if role == Role::Inspector && u.cells.is_empty() {
+            say("an inspector needs at least one cell".into());
+        }
+        for cell in &u.cells {
+            if known_regions.get(cell).map(String::as_str) != Some("cell") {
+                say(format!("unknown cell {cell}"));
+            } else if let Some(region) = &u.region {
+                if !cell.starts_with(crate::grid::model::scope_prefix(region)) {
+                    say(format!(
+                        "cell {cell} lies outside the user's region {region}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// Inserts or updates users by username (passwords already hashed in `hashes`, in the
+/// same order), replacing each one's cells. One transaction.
+pub fn upsert_users(
+    conn: &mut Conn,
+    file: &UserFile,
+    hashes: &[String],
+) -> QueryResult<UserImportSummary> {
+    conn.write(|conn| {
+        let now = crate::clock::now();
+        let mut summary = UserImportSummary::default();
+        for (u, hash) in file.users.iter().zip(hashes) {
+            let existing = user_by_name(conn, &u.username)?;
+            let id = match existing {
+                Some(row) => {
+                    db_run!(conn, |c| diesel::update(users::table.find(row.id))
+                        .set((
+                            users::password_hash.eq(hash),
+                            users::display_name.eq(&u.display_name),
+                            users::phone.eq(&u.phone),
+                            users::role.eq(&u.role),
+                            users::region_code.eq(&u.region),
+                            users::department_code.eq(&u.department),
+                            users::active.eq(true),
+                            users::updated_at.eq(now),
+                        ))
+                        .execute(c))?;
+                    summary.updated += 1;
+                    row.id
+                }
+                None => {
+                    summary.inserted += 1;
+                    db_run!(conn, |c| diesel::insert_into(users::table)
+                        .values((
+                            users::username.eq(&u.username),
+                            users::password_hash.eq(hash),
+                            users::display_name.eq(&u.display_name),
+                            users::phone.eq(&u.phone),
+                            users::role.eq(&u.role),
+                            users::region_code.eq(&u.region),
+                            users::department_code.eq(&u.department),
+                            users::active.eq(true),
+                            users::created_at.eq(now),
+                            users::updated_at.eq(now),
+                        ))
+                        .returning(users::id)
+                        .get_result::<i64>(c))?
+                }
+            };
+            db_run!(conn, |c| diesel::delete(
+                user_cells::table.filter(user_cells::user_id.eq(id))
+            )
+            .execute(c))?;
+            for cell in &u.cells {
+                db_run!(conn, |c| diesel::insert_into(user_cells::table)
+                    .values((user_cells::user_id.eq(id), user_cells::cell_code.eq(cell)))
+                    .execute(c))?;
+            }
+        }
+        Ok(summary)
+    })
+}
+
+pub fn user_count(conn: &mut Conn) -> QueryResult<i64> {
+    db_run!(conn, |c| users::table.count().get_result(c))
+}

@@ -1,0 +1,6 @@
+//! The versioned inspection checklist (202 items in the demo) and the departments its
+//! items are routed to.
+
+pub mod http;
+pub mod model;
+pub mod store;

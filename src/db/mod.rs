@@ -1,0 +1,253 @@
+//! Database access for both backends: the pool, the connection enum and the migrations.
+//!
+//! One code path serves SQLite and PostgreSQL in the way Vaultwarden does it: a pool enum,
+//! and the `db_run!` macro that expands a block of ordinary diesel code once per backend
+//! with the concrete connection type. Transactions wrap `Conn` itself (`Conn::write`), so
+//! stores compose inside them. Only where the SQL really differs does a store match on
+//! the backend itself.
+//!
+//! This module must not know any domain: stores live beside their domain.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+pub type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;
+pub type PgPool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
+
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+pub enum Conn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Pg(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Pg,
+}
+
+/// Runs a block of diesel code on whichever backend `conn` holds; inside, `$c` is a
+/// `&mut SqliteConnection` or `&mut PgConnection`.
+#[macro_export]
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(pooled) => {
+                let $c: &mut diesel::SqliteConnection = &mut *pooled;
+                $body
+            }
+            $crate::db::Conn::Pg(pooled) => {
+                let $c: &mut diesel::PgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "unsupported database URL {0:?}: use postgres://... or a SQLite file path (sqlite://path)"
+    )]
+    BadUrl(String),
+    #[error("could not open the database: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("could not create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Pragmas applied to every SQLite connection. WAL lets readers run beside the writer;
+/// synchronous=FULL makes every acknowledged commit survive a power cut; the busy timeout
+/// makes concurrent writers wait instead of failing.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = 15000; PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Where a database URL points, decided once from its scheme.
+pub fn backend_of(url: &str) -> Backend {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Pg
+    } else {
+        Backend::Sqlite
+    }
+}
+
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+impl Pool {
+    pub fn open(url: &str, size: u32) -> Result<Pool, DbError> {
+        match backend_of(url) {
+            Backend::Pg => {
+                let manager = ConnectionManager::<PgConnection>::new(url);
+                let pool = diesel::r2d2::Pool::builder()
+                    .max_size(size)
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(manager)?;
+                Ok(Pool::Pg(pool))
+            }
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                if path.is_empty() || path.starts_with("mysql:") {
+                    return Err(DbError::BadUrl(url.to_string()));
+                }
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| DbError::DataDir(dir.display().to_string(), e))?;
+                    }
+                }
+                let manager = ConnectionManager::<SqliteConnection>::new(path);
+                let pool = diesel::r2d2::Pool::builder()
+                    .max_size(size)
+                    .connection_timeout(Duration::from_secs(15))
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(manager)?;
+                Ok(Pool::Sqlite(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Pg(_) => Backend::Pg,
+        }
+    }
+
+    pub fn get(&self) -> Result<Conn, diesel::r2d2::PoolError> {
+        Ok(match self {
+            Pool::Sqlite(p) => Conn::Sqlite(p.get()?),
+            Pool::Pg(p) => Conn::Pg(p.get()?),
+        })
+    }
+
+    /// Applies every pending embedded migration of this backend.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.get()?;
+        let applied = match &mut conn {
+            Conn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect()),
+            Conn::Pg(c) => c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect()),
+        };
+        applied.map_err(|e| DbError::Migration(e.to_string()))
+    }
+}
+
+impl Conn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Pg(_) => Backend::Pg,
+        }
+    }
+
+    /// Runs `f` in one top-level write transaction: committed when `f` returns Ok, rolled
+    /// back otherwise. On SQLite it begins IMMEDIATE, taking the write lock up front: a
+    /// deferred transaction that reads and then writes can fail with SQLITE_BUSY halfway,
+    /// where the busy timeout no longer helps. Stores inside `f` keep taking `&mut Conn`,
+    /// so they compose without knowing which backend runs them.
+    pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            Conn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
+            }
+            Conn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+        }
+        let outcome = f(self);
+        let finish = match (&outcome, &mut *self) {
+            (Ok(_), Conn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Ok(_), Conn::Pg(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Err(_), Conn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+            (Err(_), Conn::Pg(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+        };
+        match (outcome, finish) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err(commit_error)) => {
+                // diesel leaves the transaction open when COMMIT fails; end it so that the
+                // pooled connection is clean for the next user.
+                let _ = match self {
+                    Conn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
+                    Conn::Pg(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
+                };
+                Err(commit_error.into())
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+/// Takes the next change sequence number for a row that handhelds sync. Must run inside
+/// the write transaction of that row (see the sync_counter migration for why).
+pub fn next_change_seq(conn: &mut Conn) -> QueryResult<i64> {
+    use schema::sync_counter::dsl::*;
+    db_run!(conn, |c| diesel::update(sync_counter.filter(id.eq(1)))
+        .set(value.eq(value + 1))
+        .returning(value)
+        .get_result(c))
+}
+
+/// Reads a value of the small key/value settings table.
+pub fn setting(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
+    use schema::settings::dsl::*;
+    db_run!(conn, |c| settings
+        .filter(key.eq(name))
+        .select(value)
+        .first(c)
+        .optional())
+}
+
+/// Writes a setting (insert or replace).
+pub fn set_setting(conn: &mut Conn, name: &str, new_value: &str) -> QueryResult<()> {
+    use schema::settings::dsl::*;
+    db_run!(conn, |c| diesel::insert_into(settings)
+        .values((key.eq(name), value.eq(new_value)))
+        .on_conflict(key)
+        .do_update()
+        .set(value.eq(new_value))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Answers whether the database responds (for /readyz).
+pub fn ping(conn: &mut Conn) -> QueryResult<()> {
+    db_run!(conn, |c| c.batch_execute("SELECT 1"))
+}

@@ -1,0 +1,25 @@
+//! The demo district (part of Nanhai, Foshan), embedded in the binary so that
+//! `gridpatrol serve --demo` works from any directory.
+
+use crate::db::Conn;
+use crate::import::{self, ImportError};
+
+pub const DEPARTMENTS: &str = include_str!("../fixtures/departments.json");
+pub const CHECKLIST: &str = include_str!("../fixtures/checklist.json");
+pub const MAP: &str = include_str!("../fixtures/map/nanhai-demo.geojson");
+pub const USERS: &str = include_str!("../fixtures/demo/users.json");
+
+/// Whether the database holds no map and no users yet.
+pub fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
+    Ok(crate::grid::store::map_version(conn)? < 0 && crate::auth::store::user_count(conn)? == 0)
+}
+
+/// Loads the demo district into an empty database; returns what it did, line by line.
+pub fn load(conn: &mut Conn, argon2_memory_kib: u32) -> Result<Vec<String>, ImportError> {
+    Ok(vec![
+        import::departments(conn, DEPARTMENTS)?,
+        import::checklist(conn, CHECKLIST)?,
+        import::map(conn, MAP)?,
+        import::users(conn, USERS, argon2_memory_kib)?,
+    ])
+}

@@ -1,0 +1,3 @@
+//! The enterprise library and the numbers printed on licences.
+
+pub mod numbers;

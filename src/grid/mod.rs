@@ -1,0 +1,8 @@
+//! The grid map (district → towns → communities → cells), locating points in it, and the
+//! coordinate systems handhelds report in.
+
+pub mod coords;
+pub mod http;
+pub mod index;
+pub mod model;
+pub mod store;

@@ -1,0 +1,10 @@
+//! The HTTP integration suite: one binary, a module per area, every test on SQLite and
+//! (when GRIDPATROL_TEST_PG_URL is set) on PostgreSQL.
+
+mod harness;
+
+mod auth;
+mod checklist;
+mod errors;
+mod grid;
+mod openapi;
