@@ -74,6 +74,10 @@ pub struct ServeConfig {
     #[arg(long, env = "GRIDPATROL_JSON_LIMIT", default_value_t = 1024 * 1024)]
     pub json_limit: usize,
 
+    /// Largest accepted photo upload, in bytes (larger answers 413).
+    #[arg(long, env = "GRIDPATROL_PHOTO_LIMIT", default_value_t = 15 * 1024 * 1024)]
+    pub photo_limit: usize,
+
     /// How often, in seconds, to look for a map changed by another process (an import,
     /// or another server behind the same load balancer) and rebuild the locate index.
     #[arg(long, env = "GRIDPATROL_MAP_REFRESH_SECS", default_value_t = 5)]

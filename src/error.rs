@@ -115,6 +115,15 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => ApiError::not_found("no such record"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // Callers that expect a race on a unique key look for this code.
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate_key",
+                    "a record with this key exists already",
+                )
+                .with_details(serde_json::json!({"constraint": info.constraint_name()}))
+            }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::conflict("a concurrent change won; retry the request")
                     .with_details(serde_json::json!({"retry": true}))

@@ -5,6 +5,7 @@
 //! the server start-up. Domain rules live in their modules; see docs/architecture.md.
 
 pub mod auth;
+pub mod cases;
 pub mod checklist;
 pub mod clock;
 pub mod config;
@@ -16,9 +17,12 @@ pub mod grid;
 pub mod import;
 pub mod openapi;
 pub mod paging;
+pub mod photos;
+pub mod reports;
 
+use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -40,6 +44,7 @@ use crate::grid::index::CellIndex;
 pub struct Settings {
     pub token_ttl_hours: i64,
     pub json_limit: usize,
+    pub photo_limit: usize,
     pub argon2_memory_kib: u32,
     pub map_refresh_secs: u64,
 }
@@ -48,7 +53,12 @@ pub struct Settings {
 /// need to see: the pool is a handle to the database, the cell index a cache of it.
 pub struct AppState {
     pub pool: db::Pool,
+    /// Group commit of writes on SQLite; None on PostgreSQL (see db::batch).
+    pub writer: Option<db::batch::GroupCommit>,
     pub cells: ArcSwap<CellIndex>,
+    /// Checklist versions by number: immutable once stored, so safe to keep.
+    pub checklists: RwLock<HashMap<i32, Arc<HashMap<String, checklist::model::ChecklistItem>>>>,
+    pub photos: photos::store::PhotoFiles,
     pub settings: Settings,
     pub decoy_hash: String,
 }
@@ -66,6 +76,19 @@ impl AppState {
             work(&mut conn)
         })
         .await?
+    }
+
+    /// Runs one unit of write work in its own transaction (a savepoint of a group commit on
+    /// SQLite), answering only after it is durable.
+    pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut db::Conn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.submit(work).await,
+            None => self.db(move |conn| conn.write(work)).await,
+        }
     }
 
     /// Rebuilds the locate index when the stored map changed (after an import here, or
@@ -112,12 +135,20 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
         }
     }
     let index = grid::store::load_index(&mut conn)?;
+    let writer = match pool.backend() {
+        db::Backend::Sqlite => Some(db::batch::GroupCommit::start(pool.clone())),
+        db::Backend::Pg => None,
+    };
     Ok(web::Data::new(AppState {
+        writer,
         pool,
         cells: ArcSwap::from_pointee(index),
+        checklists: RwLock::new(HashMap::new()),
+        photos: photos::store::PhotoFiles::new(&config.storage.data_dir)?,
         settings: Settings {
             token_ttl_hours: config.token_ttl_hours,
             json_limit: config.json_limit,
+            photo_limit: config.photo_limit,
             argon2_memory_kib: config.storage.argon2_memory_kib,
             map_refresh_secs: config.map_refresh_secs.max(1),
         },
@@ -128,6 +159,7 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
 /// Every route of the service, in one place.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     let json_limit = state.settings.json_limit;
+    let photo_limit = state.settings.photo_limit;
     cfg.app_data(state)
         .app_data(json_config(json_limit))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -153,7 +185,24 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 )
                 .service(endpoint("/grid/locate").route(web::get().to(grid::http::locate)))
                 .service(endpoint("/grid/cells").route(web::get().to(grid::http::cells)))
-                .service(endpoint("/regions").route(web::get().to(grid::http::regions))),
+                .service(endpoint("/regions").route(web::get().to(grid::http::regions)))
+                .service(
+                    endpoint("/reports")
+                        .route(web::post().to(reports::http::submit))
+                        .route(web::get().to(reports::http::list)),
+                )
+                .service(endpoint("/reports/{id}").route(web::get().to(reports::http::read)))
+                .service(
+                    endpoint("/photos/{sha256}")
+                        .app_data(web::PayloadConfig::new(photo_limit))
+                        .route(web::put().to(photos::http::upload))
+                        .route(web::head().to(photos::http::exists))
+                        .route(web::get().to(photos::http::original)),
+                )
+                .service(
+                    endpoint("/photos/{sha256}/thumbnail")
+                        .route(web::get().to(photos::http::thumbnail)),
+                ),
         )
         .default_service(web::to(not_found));
 }

@@ -24,6 +24,13 @@ use utoipa::{Modify, OpenApi};
         crate::grid::http::locate,
         crate::grid::http::cells,
         crate::grid::http::regions,
+        crate::reports::http::submit,
+        crate::reports::http::list,
+        crate::reports::http::read,
+        crate::photos::http::upload,
+        crate::photos::http::exists,
+        crate::photos::http::original,
+        crate::photos::http::thumbnail,
     ),
     components(schemas(crate::error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -31,6 +38,8 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Log in and out; every other endpoint takes `Authorization: Bearer <token>`"),
         (name = "checklist", description = "The versioned inspection checklist and departments"),
         (name = "grid", description = "The grid map: locate, cells, regions"),
+        (name = "reports", description = "Geotagged inspection reports from handhelds"),
+        (name = "photos", description = "Content-addressed photos: upload, check, download"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -8,6 +8,7 @@
 //!
 //! This module must not know any domain: stores live beside their domain.
 
+pub mod batch;
 pub mod schema;
 
 use std::time::Duration;
@@ -175,22 +176,26 @@ impl Conn {
         }
     }
 
-    /// Runs `f` in one top-level write transaction: committed when `f` returns Ok, rolled
-    /// back otherwise. On SQLite it begins IMMEDIATE, taking the write lock up front: a
-    /// deferred transaction that reads and then writes can fail with SQLITE_BUSY halfway,
-    /// where the busy timeout no longer helps. Stores inside `f` keep taking `&mut Conn`,
-    /// so they compose without knowing which backend runs them.
+    /// Runs `f` in a write transaction: committed when `f` returns Ok, rolled back
+    /// otherwise. At top level on SQLite it begins IMMEDIATE, taking the write lock up
+    /// front: a deferred transaction that reads and then writes can fail with SQLITE_BUSY
+    /// halfway, where the busy timeout no longer helps. Inside another transaction (a
+    /// group-commit batch, or a store calling a store) it is a savepoint, so that one
+    /// failed piece of work is undone without touching the rest. Stores inside `f` keep
+    /// taking `&mut Conn`, so they compose without knowing which backend runs them.
     pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Conn) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        match self {
-            Conn::Sqlite(c) => {
+        let nested = self.in_transaction()?;
+        match (&mut *self, nested) {
+            (Conn::Sqlite(c), false) => {
                 AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
             }
-            Conn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+            (Conn::Sqlite(c), true) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+            (Conn::Pg(c), _) => AnsiTransactionManager::begin_transaction(&mut **c)?,
         }
         let outcome = f(self);
         let finish = match (&outcome, &mut *self) {
@@ -204,25 +209,98 @@ impl Conn {
             (Ok(_), Err(commit_error)) => {
                 // diesel leaves the transaction open when COMMIT fails; end it so that the
                 // pooled connection is clean for the next user.
-                let _ = match self {
-                    Conn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
-                    Conn::Pg(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
-                };
+                if self.in_transaction().unwrap_or(false) {
+                    let _ = self.rollback();
+                }
                 Err(commit_error.into())
             }
             (Err(e), _) => Err(e),
         }
     }
+
+    /// Whether a transaction (or savepoint) is open on this connection.
+    pub fn in_transaction(&mut self) -> QueryResult<bool> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let depth =
+            match self {
+                Conn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(&mut **c)
+                    .transaction_depth(),
+                Conn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(&mut **c)
+                    .transaction_depth(),
+            }?;
+        Ok(depth.is_some())
+    }
+
+    /// Rolls back the innermost open transaction or savepoint.
+    pub fn rollback(&mut self) -> QueryResult<()> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            Conn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
+            Conn::Pg(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
+        }
+    }
+
+    /// Opens a top-level write transaction by hand (the group-commit writer does; stores
+    /// use `write`).
+    pub fn begin(&mut self) -> QueryResult<()> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            Conn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
+            }
+            Conn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c),
+        }
+    }
+
+    pub fn commit(&mut self) -> QueryResult<()> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            Conn::Sqlite(c) => AnsiTransactionManager::commit_transaction(&mut **c),
+            Conn::Pg(c) => AnsiTransactionManager::commit_transaction(&mut **c),
+        }
+    }
 }
 
-/// Takes the next change sequence number for a row that handhelds sync. Must run inside
-/// the write transaction of that row (see the sync_counter migration for why).
+/// Stamps a change to a row that handhelds sync; must run inside the write transaction of
+/// that row. See docs/sync.md: a pull reads `change_seq >= cursor AND change_seq <
+/// sync_watermark()`, and neither backend can let it skip a row that commits late.
+///
+/// SQLite: the next value of the one-row `sync_counter`. Writers are serialised, so
+///   sequence order is commit order.
+/// PostgreSQL: the id of the writing transaction (`pg_current_xact_id()`). Ids are not in
+///   commit order, so the watermark is the oldest transaction still running: every id below
+///   it is settled. No lock is taken, so concurrent writers do not queue behind a counter.
 pub fn next_change_seq(conn: &mut Conn) -> QueryResult<i64> {
-    use schema::sync_counter::dsl::*;
-    db_run!(conn, |c| diesel::update(sync_counter.filter(id.eq(1)))
-        .set(value.eq(value + 1))
-        .returning(value)
-        .get_result(c))
+    use diesel::sql_types::BigInt;
+    match conn {
+        Conn::Sqlite(c) => {
+            use schema::sync_counter::dsl::*;
+            diesel::update(sync_counter.filter(id.eq(1)))
+                .set(value.eq(value + 1))
+                .returning(value)
+                .get_result(&mut **c)
+        }
+        Conn::Pg(c) => diesel::select(diesel::dsl::sql::<BigInt>(
+            "pg_current_xact_id()::text::bigint",
+        ))
+        .get_result(&mut **c),
+    }
+}
+
+/// The exclusive upper bound of change sequence numbers a pull may hand out now: every row
+/// stamped below it has committed or never will.
+pub fn sync_watermark(conn: &mut Conn) -> QueryResult<i64> {
+    use diesel::sql_types::BigInt;
+    match conn {
+        Conn::Sqlite(c) => {
+            use schema::sync_counter::dsl::*;
+            Ok(sync_counter.select(value).first::<i64>(&mut **c)? + 1)
+        }
+        Conn::Pg(c) => diesel::select(diesel::dsl::sql::<BigInt>(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ))
+        .get_result(&mut **c),
+    }
 }
 
 /// Reads a value of the small key/value settings table.

@@ -104,9 +104,131 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        inspector_id -> BigInt,
+        body_sha256 -> Text,
+        captured_at -> BigInt,
+        received_at -> BigInt,
+        lon -> Double,
+        lat -> Double,
+        accuracy_m -> Nullable<Double>,
+        reported_crs -> Text,
+        cell_code -> Nullable<Text>,
+        community_code -> Nullable<Text>,
+        town_code -> Nullable<Text>,
+        district_code -> Nullable<Text>,
+        place_kind -> Nullable<Text>,
+        place_name -> Nullable<Text>,
+        place_address -> Nullable<Text>,
+        enterprise_uscc -> Nullable<Text>,
+        checklist_version -> Integer,
+        items -> Text,
+        failed_count -> Integer,
+        licenses_seen -> Text,
+        license_checks -> Text,
+        note -> Nullable<Text>,
+        flags -> Text,
+        answer -> Text,
+    }
+}
+
+diesel::table! {
+    report_photos (report_id, sha256, item_code) {
+        report_id -> Text,
+        sha256 -> Text,
+        item_code -> Text,
+    }
+}
+
+diesel::table! {
+    photos (sha256) {
+        sha256 -> Text,
+        uploader_id -> BigInt,
+        content_type -> Text,
+        bytes -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        exif_taken_at -> Nullable<BigInt>,
+        exif_lon -> Nullable<Double>,
+        exif_lat -> Nullable<Double>,
+        received_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        source -> Text,
+        item_code -> Nullable<Text>,
+        category -> Text,
+        title -> Text,
+        description -> Text,
+        lon -> Double,
+        lat -> Double,
+        cell_code -> Nullable<Text>,
+        community_code -> Text,
+        town_code -> Text,
+        district_code -> Text,
+        tier -> Text,
+        department -> Text,
+        priority -> Text,
+        status -> Text,
+        claimed_by -> Nullable<BigInt>,
+        due_at -> BigInt,
+        overdue -> Bool,
+        pending_extension -> Nullable<BigInt>,
+        enterprise_uscc -> Nullable<Text>,
+        duplicate_of -> Nullable<BigInt>,
+        reopened_count -> Integer,
+        declined_count -> Integer,
+        extended_count -> Integer,
+        escalated_count -> Integer,
+        version -> Integer,
+        opened_at -> BigInt,
+        updated_at -> BigInt,
+        closed_at -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        change_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_reports (case_id, report_id, item_code) {
+        case_id -> BigInt,
+        report_id -> Text,
+        item_code -> Text,
+        joined_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_role -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        from_tier -> Nullable<Text>,
+        to_tier -> Text,
+        department -> Nullable<Text>,
+        note -> Nullable<Text>,
+        photos -> Text,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_cells -> users (user_id));
 diesel::joinable!(checklist_items -> checklist_versions (version));
+diesel::joinable!(report_photos -> reports (report_id));
+diesel::joinable!(case_reports -> cases (case_id));
+diesel::joinable!(case_reports -> reports (report_id));
+diesel::joinable!(case_events -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sync_counter,
@@ -118,4 +240,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_cells,
     sessions,
+    reports,
+    report_photos,
+    photos,
+    cases,
+    case_reports,
+    case_events,
 );

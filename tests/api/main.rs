@@ -8,3 +8,5 @@ mod checklist;
 mod errors;
 mod grid;
 mod openapi;
+mod photo_fixtures;
+mod reports;

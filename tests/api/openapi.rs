@@ -35,6 +35,10 @@ fn served_document_matches_the_snapshot() {
         "/api/v1/grid/locate",
         "/api/v1/grid/cells",
         "/api/v1/regions",
+        "/api/v1/reports",
+        "/api/v1/reports/{id}",
+        "/api/v1/photos/{sha256}",
+        "/api/v1/photos/{sha256}/thumbnail",
     ] {
         assert!(
             paths.contains_key(route),

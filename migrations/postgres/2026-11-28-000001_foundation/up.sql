@@ -2,9 +2,8 @@
 -- Times are microseconds since the Unix epoch (UTC) in BIGINT, so that one diesel schema
 -- serves SQLite and PostgreSQL alike.
 
--- One row; every write to a table that handhelds sync takes the next value inside its
--- transaction. The row lock held until commit makes sequence order equal commit order,
--- so a pull by "change_seq > cursor" can never skip a row that committed late.
+-- Used on SQLite only (stamps there are counter values); on PostgreSQL a change is stamped
+-- with its transaction id and pulled below the oldest running transaction. docs/sync.md.
 CREATE TABLE sync_counter (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     value BIGINT NOT NULL

@@ -1,0 +1,132 @@
+//! Group commit for SQLite. With `synchronous=FULL` every commit waits for an fsync of the
+//! WAL; one commit per request caps ingest at the disk's fsync rate. Instead one writer
+//! thread takes every write job that is waiting, runs each in its own savepoint inside one
+//! transaction, commits once, and only then answers each job: every acknowledgement still
+//! follows a durable commit, and a failing job is undone alone.
+//!
+//! PostgreSQL needs none of this: it groups concurrent commits in its WAL writer, so there
+//! each job runs in its own transaction on the blocking pool.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use crate::db::{Conn, Pool};
+use crate::error::{ApiError, ApiResult};
+
+/// At most this many jobs share one commit, so that one batch cannot hold the write lock
+/// (and delay readers' checkpoints) for long.
+const MAX_BATCH: usize = 256;
+
+trait Job: Send {
+    fn run(&mut self, conn: &mut Conn);
+    fn finish(self: Box<Self>, committed: Result<(), ApiError>);
+}
+
+struct Typed<T, F> {
+    work: Option<F>,
+    result: Option<ApiResult<T>>,
+    reply: oneshot::Sender<ApiResult<T>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &mut Conn) {
+        if let Some(work) = self.work.take() {
+            self.result = Some(conn.write(work));
+        }
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), ApiError>) {
+        let answer = match committed {
+            Ok(()) => self.result.unwrap_or_else(|| Err(ApiError::internal())),
+            Err(e) => Err(e),
+        };
+        // The requester may have gone (client hung up); the write stands all the same.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// The handle through which requests hand write jobs to the writer thread.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl GroupCommit {
+    pub fn start(pool: Pool) -> GroupCommit {
+        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("gridpatrol-writer".into())
+            .spawn(move || writer(pool, jobs))
+            .expect("spawn the writer thread");
+        GroupCommit { queue }
+    }
+
+    pub async fn submit<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Typed {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        self.queue
+            .send(job)
+            .map_err(|_| ApiError::unavailable("the writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::unavailable("the writer has stopped"))?
+    }
+}
+
+fn writer(pool: Pool, jobs: mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = run_batch(&pool, &mut batch);
+        for job in batch {
+            job.finish(outcome.clone());
+        }
+    }
+}
+
+fn run_batch(pool: &Pool, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
+    let mut conn = pool.get()?;
+    conn.begin()?;
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        for job in batch.iter_mut() {
+            job.run(&mut conn);
+        }
+    }));
+    if ran.is_err() {
+        log::error!(
+            "a write job panicked; its batch of {} is rolled back",
+            batch.len()
+        );
+        // Unwind every savepoint the panic left open, then the batch itself.
+        while conn.in_transaction().unwrap_or(false) {
+            if conn.rollback().is_err() {
+                break;
+            }
+        }
+        return Err(ApiError::internal());
+    }
+    conn.commit().map_err(|e| {
+        log::error!("group commit of {} jobs failed: {e}", batch.len());
+        let _ = conn.rollback();
+        ApiError::unavailable("the database could not commit; retry the request")
+    })
+}

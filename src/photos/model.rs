@@ -1,0 +1,296 @@
+//! What a photo upload is: its format, whether it decodes, its size, the EXIF capture time
+//! and position, and its thumbnail. CPU work only (no files, no database); callers run it
+//! on the blocking pool.
+
+use std::io::Cursor;
+
+use chrono::{FixedOffset, NaiveDateTime, TimeZone};
+use image::{ImageFormat, ImageReader};
+
+/// The longest side of a thumbnail, in pixels.
+pub const THUMBNAIL_SIDE: u32 = 320;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoFormat {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl PhotoFormat {
+    pub fn from_content_type(ct: &str) -> Option<PhotoFormat> {
+        match ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "image/jpeg" | "image/jpg" => Some(PhotoFormat::Jpeg),
+            "image/png" => Some(PhotoFormat::Png),
+            "image/webp" => Some(PhotoFormat::Webp),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "image/jpeg",
+            PhotoFormat::Png => "image/png",
+            PhotoFormat::Webp => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "jpg",
+            PhotoFormat::Png => "png",
+            PhotoFormat::Webp => "webp",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            PhotoFormat::Jpeg => ImageFormat::Jpeg,
+            PhotoFormat::Png => ImageFormat::Png,
+            PhotoFormat::Webp => ImageFormat::WebP,
+        }
+    }
+
+    /// The format the bytes' signature names, if it is one we take.
+    pub fn sniff(bytes: &[u8]) -> Option<PhotoFormat> {
+        match image::guess_format(bytes).ok()? {
+            ImageFormat::Jpeg => Some(PhotoFormat::Jpeg),
+            ImageFormat::Png => Some(PhotoFormat::Png),
+            ImageFormat::WebP => Some(PhotoFormat::Webp),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspected {
+    pub format: PhotoFormat,
+    pub width: u32,
+    pub height: u32,
+    /// EXIF DateTimeOriginal, in the offset of OffsetTimeOriginal or else the district's.
+    pub taken_at: Option<i64>,
+    /// EXIF GPS position (WGS-84, as GPS receivers give it).
+    pub gps: Option<(f64, f64)>,
+    /// The thumbnail, JPEG-encoded.
+    pub thumbnail: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PhotoError {
+    /// Not one of the image types we take (415).
+    #[error("unsupported image type: send image/jpeg, image/png or image/webp")]
+    Unsupported,
+    /// The signature says one type and the Content-Type another (415).
+    #[error("the bytes are a {found} but were sent as {declared}")]
+    TypeMismatch {
+        declared: &'static str,
+        found: &'static str,
+    },
+    /// A supported type whose bytes do not decode (422).
+    #[error("the image is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Checks, decodes and measures an upload, reads its EXIF and makes its thumbnail.
+pub fn inspect(bytes: &[u8], declared: PhotoFormat) -> Result<Inspected, PhotoError> {
+    let format = PhotoFormat::sniff(bytes).ok_or(PhotoError::Unsupported)?;
+    if format != declared {
+        return Err(PhotoError::TypeMismatch {
+            declared: declared.content_type(),
+            found: format.content_type(),
+        });
+    }
+    if format == PhotoFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder is lenient and paints missing rows grey; a photo cut off in
+        // transit must be refused so that the device sends it again.
+        return Err(PhotoError::Corrupt(
+            "the JPEG ends before its end-of-image marker".into(),
+        ));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format.image_format());
+    // A decompression bomb (a tiny file that decodes to gigapixels) must not take the
+    // server's memory: handheld cameras stay far below these.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(16_384);
+    limits.max_image_height = Some(16_384);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let (width, height) = (image.width(), image.height());
+    let thumb = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8();
+    let mut thumbnail = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut thumbnail, 80)
+        .encode_image(&thumb)
+        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let (taken_at, gps) = exif_facts(bytes);
+    Ok(Inspected {
+        format,
+        width,
+        height,
+        taken_at,
+        gps,
+        thumbnail,
+    })
+}
+
+/// Whether a JPEG's last scan is followed by its end-of-image marker. Markers cannot occur
+/// inside entropy-coded data (0xFF is stuffed there), so the last SOS (FF DA) starts the
+/// last scan, and a complete file has EOI (FF D9) after it. An embedded EXIF thumbnail has
+/// its own EOI, but before the main image's scans.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| {
+        bytes
+            .windows(2)
+            .rposition(|w| w[0] == 0xFF && w[1] == marker)
+    };
+    match (last(0xDA), last(0xD9)) {
+        (Some(sos), Some(eoi)) => eoi > sos,
+        _ => false,
+    }
+}
+
+/// DateTimeOriginal and GPS from EXIF, when present and well-formed; anything unreadable
+/// is treated as absent (a photo without EXIF is normal, not an error).
+pub fn exif_facts(bytes: &[u8]) -> (Option<i64>, Option<(f64, f64)>) {
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+        return (None, None);
+    };
+    let text = |tag| {
+        exif.get_field(tag, exif::In::PRIMARY)
+            .and_then(|f| match &f.value {
+                exif::Value::Ascii(parts) => parts.first().map(|p| {
+                    String::from_utf8_lossy(p)
+                        .trim_end_matches('\0')
+                        .trim()
+                        .to_string()
+                }),
+                _ => None,
+            })
+    };
+    let offset = text(exif::Tag::OffsetTimeOriginal)
+        .and_then(|o| parse_offset(&o))
+        .unwrap_or_else(crate::clock::district_zone);
+    let taken_at = text(exif::Tag::DateTimeOriginal)
+        .and_then(|t| NaiveDateTime::parse_from_str(&t, "%Y:%m:%d %H:%M:%S").ok())
+        .and_then(|naive| offset.from_local_datetime(&naive).single())
+        .map(|t| t.timestamp_micros());
+    let degrees = |tag| {
+        exif.get_field(tag, exif::In::PRIMARY)
+            .and_then(|f| match &f.value {
+                exif::Value::Rational(r) if r.len() == 3 && r.iter().all(|x| x.denom != 0) => {
+                    Some(r[0].to_f64() + r[1].to_f64() / 60.0 + r[2].to_f64() / 3600.0)
+                }
+                _ => None,
+            })
+    };
+    let sign = |tag, negative: &str| {
+        text(tag).map_or(1.0, |r| {
+            if r.eq_ignore_ascii_case(negative) {
+                -1.0
+            } else {
+                1.0
+            }
+        })
+    };
+    let gps = match (
+        degrees(exif::Tag::GPSLongitude),
+        degrees(exif::Tag::GPSLatitude),
+    ) {
+        (Some(lon), Some(lat)) => {
+            let lon = lon * sign(exif::Tag::GPSLongitudeRef, "W");
+            let lat = lat * sign(exif::Tag::GPSLatitudeRef, "S");
+            // (0, 0) is what cameras write when they had no fix.
+            (crate::grid::coords::in_range(lon, lat) && (lon, lat) != (0.0, 0.0))
+                .then_some((lon, lat))
+        }
+        _ => None,
+    };
+    (taken_at, gps)
+}
+
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let seconds = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
+    FixedOffset::east_opt(sign * seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 90]));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn measures_and_thumbnails() {
+        let facts = inspect(&png(800, 400), PhotoFormat::Png).unwrap();
+        assert_eq!((facts.width, facts.height), (800, 400));
+        let thumb = image::load_from_memory(&facts.thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (320, 160));
+        assert_eq!(facts.taken_at, None);
+        assert_eq!(facts.gps, None);
+    }
+
+    #[test]
+    fn refuses_unsupported_mismatched_and_corrupt() {
+        assert_eq!(
+            inspect(b"GIF89a....", PhotoFormat::Jpeg),
+            Err(PhotoError::Unsupported)
+        );
+        assert!(matches!(
+            inspect(&png(10, 10), PhotoFormat::Jpeg),
+            Err(PhotoError::TypeMismatch { .. })
+        ));
+        let mut broken = png(200, 200);
+        broken.truncate(broken.len() / 2);
+        assert!(matches!(
+            inspect(&broken, PhotoFormat::Png),
+            Err(PhotoError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_cut_off_jpeg_is_corrupt() {
+        let img =
+            image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 3, y as u8 * 3, 7]));
+        let mut jpeg = Vec::new();
+        img.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        assert!(inspect(&jpeg, PhotoFormat::Jpeg).is_ok());
+        let cut = &jpeg[..jpeg.len() * 6 / 10];
+        assert!(matches!(
+            inspect(cut, PhotoFormat::Jpeg),
+            Err(PhotoError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("+08:00"), FixedOffset::east_opt(8 * 3600));
+        assert_eq!(
+            parse_offset("-03:30"),
+            FixedOffset::east_opt(-(3 * 3600 + 1800))
+        );
+        assert_eq!(parse_offset("08:00"), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! Photo bytes under the data directory, content-addressed by SHA-256, and their rows.
+//!
+//! A file appears under its hash only complete: it is written to a temporary name in the
+//! same directory, flushed to disk, renamed, and the directory flushed, so a crash leaves
+//! at worst a stray temporary file (swept at start), never a partial photo under a hash.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+
+use crate::db::schema::{photos, report_photos};
+use crate::db::Conn;
+use crate::db_run;
+use crate::photos::model::PhotoFormat;
+use crate::reports::model::PhotoFacts;
+
+#[derive(Clone, Debug)]
+pub struct PhotoFiles {
+    root: PathBuf,
+}
+
+impl PhotoFiles {
+    pub fn new(data_dir: &Path) -> std::io::Result<PhotoFiles> {
+        let root = data_dir.join("photos");
+        fs::create_dir_all(&root)?;
+        let files = PhotoFiles { root };
+        files.sweep_temporaries();
+        Ok(files)
+    }
+
+    fn dir(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[..2])
+    }
+
+    pub fn original(&self, sha: &str, format: PhotoFormat) -> PathBuf {
+        self.dir(sha).join(format!("{sha}.{}", format.extension()))
+    }
+
+    pub fn thumbnail(&self, sha: &str) -> PathBuf {
+        self.dir(sha).join(format!("{sha}.thumb.jpg"))
+    }
+
+    /// Writes `bytes` to `path` so that `path` never holds a partial file.
+    pub fn write_durably(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().expect("photo paths have a directory");
+        fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(
+            ".tmp-{}-{}",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("photo"),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let written = (|| {
+            let mut file = File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&tmp, path)?;
+            // The rename itself is durable only once the directory entry is.
+            File::open(dir)?.sync_all()
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    /// Removes temporary files a crash may have left behind.
+    fn sweep_temporaries(&self) {
+        let Ok(dirs) = fs::read_dir(&self.root) else {
+            return;
+        };
+        for dir in dirs.flatten() {
+            let Ok(entries) = fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = photos)]
+pub struct PhotoRow {
+    pub sha256: String,
+    pub uploader_id: i64,
+    pub content_type: String,
+    pub bytes: i64,
+    pub width: i32,
+    pub height: i32,
+    pub exif_taken_at: Option<i64>,
+    pub exif_lon: Option<f64>,
+    pub exif_lat: Option<f64>,
+    pub received_at: i64,
+}
+
+pub fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
+    db_run!(conn, |c| photos::table
+        .find(sha)
+        .select(PhotoRow::as_select())
+        .first(c)
+        .optional())
+}
+
+/// Inserts the row unless the photo is known; answers whether it was new.
+pub fn insert(conn: &mut Conn, row: &PhotoRow) -> QueryResult<bool> {
+    let n = db_run!(conn, |c| diesel::insert_into(photos::table)
+        .values((
+            photos::sha256.eq(&row.sha256),
+            photos::uploader_id.eq(row.uploader_id),
+            photos::content_type.eq(&row.content_type),
+            photos::bytes.eq(row.bytes),
+            photos::width.eq(row.width),
+            photos::height.eq(row.height),
+            photos::exif_taken_at.eq(row.exif_taken_at),
+            photos::exif_lon.eq(row.exif_lon),
+            photos::exif_lat.eq(row.exif_lat),
+            photos::received_at.eq(row.received_at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// The facts of those of `shas` that have arrived.
+pub fn arrived(
+    conn: &mut Conn,
+    shas: &[String],
+) -> QueryResult<std::collections::HashMap<String, PhotoFacts>> {
+    if shas.is_empty() {
+        return Ok(Default::default());
+    }
+    type Row = (String, Option<i64>, Option<f64>, Option<f64>);
+    let rows: Vec<Row> = db_run!(conn, |c| photos::table
+        .filter(photos::sha256.eq_any(shas))
+        .select((
+            photos::sha256,
+            photos::exif_taken_at,
+            photos::exif_lon,
+            photos::exif_lat
+        ))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(sha, taken_at, lon, lat)| (sha, PhotoFacts { taken_at, lon, lat }))
+        .collect())
+}
+
+/// The reports that name a photo.
+pub fn reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<Vec<String>> {
+    db_run!(conn, |c| report_photos::table
+        .filter(report_photos::sha256.eq(sha))
+        .select(report_photos::report_id)
+        .distinct()
+        .load(c))
+}

@@ -1,0 +1,511 @@
+//! Receiving reports from handhelds, and reading them back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::header::ACCEPT;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Principal, Role};
+use crate::cases::store::{self as cases, CaseSeed, Dedup};
+use crate::checklist::model::ChecklistItem;
+use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::grid::model::{ancestor_at, Level};
+use crate::paging::Page;
+use crate::reports::model::{self, ReportInput};
+use crate::reports::store::{self, Placement, ReportFilter, ReportRow};
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportAnswer {
+    pub id: String,
+    pub received_at: String,
+    /// The containing cell, or null outside the map.
+    #[schema(value_type = Object)]
+    pub cell: Value,
+    /// `outside_assignment`, `outside_map`, `photo_missing`, `photo_location_mismatch`,
+    /// `photo_time_mismatch`, `late`.
+    pub flags: Vec<String>,
+    /// Cases opened or joined by the failed items and licence findings.
+    pub cases: Vec<i64>,
+    #[schema(value_type = Vec<Object>)]
+    pub license_checks: Vec<Value>,
+    /// Named photos the server does not have yet.
+    pub photos_missing: Vec<String>,
+}
+
+/// Submit an inspection report (inspectors). Idempotent by `id`: the same id with the
+/// same body answers 200 with the first answer; another body under that id answers 409.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "reports", request_body = ReportInput,
+    responses((status = 201, body = ReportAnswer), (status = 200, description = "a retry of a stored report", body = ReportAnswer),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn submit(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<Value>,
+) -> ApiResult<HttpResponse> {
+    who.require(&[Role::Inspector])?;
+    let body = body.into_inner();
+    let input: ReportInput = serde_json::from_value(body.clone()).map_err(|e| {
+        ApiError::invalid(
+            "the report does not have the expected shape",
+            json!([{"field": "", "problem": e.to_string()}]),
+        )
+    })?;
+    let digest = model::body_digest(&body);
+    let checklist = state.checklist_index(input.checklist_version).await?;
+    let now = crate::clock::now();
+    let report = model::validate(&input, checklist.as_deref(), now)
+        .map_err(|problems| ApiError::invalid("the report is invalid", Value::Array(problems)))?;
+    let entry = state.cells.load().locate(report.lon, report.lat).cloned();
+    // A report outside the map is routed by the inspector's own community.
+    let home = who.cells.first().cloned().unwrap_or_default();
+    let placement = match &entry {
+        Some(e) => Placement {
+            cell: Some(e.cell.code.clone()),
+            community: Some(e.community.code.clone()),
+            town: Some(e.town.code.clone()),
+            district: Some(e.district.code.clone()),
+        },
+        None => Placement::default(),
+    };
+    let routing = Placement {
+        cell: placement.cell.clone(),
+        community: placement
+            .community
+            .clone()
+            .or_else(|| Some(ancestor_at(&home, Level::Community))),
+        town: placement
+            .town
+            .clone()
+            .or_else(|| Some(ancestor_at(&home, Level::Town))),
+        district: placement
+            .district
+            .clone()
+            .or_else(|| Some(ancestor_at(&home, Level::District))),
+    };
+    let inspector = who.user_id;
+    let cell_view = entry.as_ref().map_or(
+        Value::Null,
+        |e| json!({"code": e.cell.code, "name": e.cell.name}),
+    );
+    let checklist = checklist.expect("validated: the version exists");
+    let digest_again = digest.clone();
+    let outcome = state
+        .write(move |conn| {
+            if let Some(existing) = store::find(conn, &report.id)? {
+                return replay(&existing, &digest, inspector);
+            }
+            let assigned = store::cells_of(conn, inspector)?;
+            let refs: Vec<String> = report
+                .photo_refs()
+                .into_iter()
+                .map(|(sha, _)| sha)
+                .collect();
+            let arrived = crate::photos::store::arrived(conn, &refs)?;
+            let flags = model::flags(
+                &model::FlagInputs {
+                    captured_at: report.captured_at,
+                    received_at: now,
+                    lon: report.lon,
+                    lat: report.lat,
+                    cell: placement.cell.as_deref(),
+                    assigned: &assigned,
+                    items: &report.items,
+                    photos: &report.photos,
+                },
+                &arrived,
+            );
+            let license_checks: Vec<Value> = Vec::new();
+            let answer_without_cases = |case_ids: &[i64]| {
+                json!({
+                    "id": report.id,
+                    "received_at": crate::clock::rfc3339(now),
+                    "cell": cell_view,
+                    "flags": flags.flags,
+                    "cases": case_ids,
+                    "license_checks": license_checks,
+                    "photos_missing": flags.photos_missing,
+                })
+            };
+            // The report row goes in first: cases link to it.
+            store::insert(
+                conn,
+                &store::NewReport {
+                    report: &report,
+                    inspector,
+                    body_sha256: &digest,
+                    received_at: now,
+                    at: &placement,
+                    flags: &flags,
+                    license_checks: &Value::Array(license_checks.clone()),
+                    answer: &answer_without_cases(&[]),
+                },
+            )?;
+            let mut case_ids = Vec::new();
+            for item in report.failed() {
+                let Some(entry) = checklist.get(&item.code) else {
+                    continue;
+                };
+                let seed = case_seed_for_item(&report, item, entry, &routing, inspector, now);
+                let (id, _) = cases::open_or_join(conn, &seed, Dedup::NearbySameItem, now)?;
+                if !case_ids.contains(&id) {
+                    case_ids.push(id);
+                }
+            }
+            let answer = answer_without_cases(&case_ids);
+            store::set_answer(conn, &report.id, &answer)?;
+            Ok((201u16, answer))
+        })
+        .await;
+    let (status, answer) = match outcome {
+        Err(e) if is_unique_violation(&e) => {
+            // Another request with this id committed between our check and our insert
+            // (PostgreSQL runs them side by side): answer as to a retry.
+            let id = input.id.to_ascii_lowercase();
+            state
+                .db(move |conn| {
+                    let existing = store::find(conn, &id)?.ok_or_else(ApiError::internal)?;
+                    replay(&existing, &digest_again, inspector)
+                })
+                .await?
+        }
+        other => other?,
+    };
+    Ok(
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("valid status"))
+            .json(answer),
+    )
+}
+
+fn replay(existing: &ReportRow, digest: &str, inspector: i64) -> ApiResult<(u16, Value)> {
+    if existing.body_sha256 == digest && existing.inspector_id == inspector {
+        Ok((200, store::stored_answer(existing)))
+    } else {
+        Err(ApiError::conflict(format!(
+            "report {} exists with a different body; choose a new id for a new report",
+            existing.id
+        ))
+        .with_details(json!({"id": existing.id})))
+    }
+}
+
+fn is_unique_violation(e: &ApiError) -> bool {
+    e.code == "duplicate_key"
+}
+
+fn case_seed_for_item(
+    report: &model::Report,
+    item: &model::StoredItem,
+    entry: &ChecklistItem,
+    at: &Placement,
+    inspector: i64,
+    now: i64,
+) -> CaseSeed {
+    let place = report
+        .place_name
+        .clone()
+        .or_else(|| report.place_address.clone())
+        .unwrap_or_default();
+    CaseSeed {
+        source: "report_item",
+        item_code: Some(item.code.clone()),
+        category: entry.category.clone(),
+        title: if place.is_empty() {
+            entry.title_zh.clone()
+        } else {
+            format!("{}（{}）", entry.title_zh, place)
+        },
+        description: item.note.clone().unwrap_or_else(|| entry.title_en.clone()),
+        lon: report.lon,
+        lat: report.lat,
+        cell: at.cell.clone(),
+        community: at.community.clone().unwrap_or_default(),
+        town: at.town.clone().unwrap_or_default(),
+        district: at.district.clone().unwrap_or_default(),
+        tier: entry.tier,
+        department: entry.department.clone(),
+        priority: entry.severity.clone(),
+        due_at: now + entry.time_limit_hours as i64 * 3_600_000_000,
+        enterprise_uscc: report.enterprise_uscc.clone(),
+        report: Some((report.id.clone(), item.code.clone())),
+        actor: Some((inspector, "inspector")),
+    }
+}
+
+/// A report as stored, with its current flags, photos and cases.
+#[derive(Serialize, ToSchema)]
+pub struct ReportView {
+    pub id: String,
+    pub inspector: String,
+    pub captured_at: String,
+    pub received_at: String,
+    #[schema(value_type = Object)]
+    pub location: Value,
+    #[schema(value_type = Object)]
+    pub cell: Value,
+    #[schema(value_type = Object)]
+    pub place: Value,
+    pub checklist_version: i32,
+    pub items: Vec<model::StoredItem>,
+    pub licenses_seen: Vec<model::LicenceSeen>,
+    #[schema(value_type = Vec<Object>)]
+    pub license_checks: Vec<Value>,
+    pub photos: Vec<String>,
+    pub photos_missing: Vec<String>,
+    pub flags: Vec<String>,
+    pub cases: Vec<i64>,
+    pub note: Option<String>,
+}
+
+/// Whether `who` may read a stored report: inspectors their own, others by region.
+pub fn may_read(who: &Principal, row: &ReportRow, inspector_region: Option<&str>) -> bool {
+    match who.role {
+        Role::Inspector => row.inspector_id == who.user_id,
+        Role::Admin => true,
+        _ => match &row.cell_code {
+            Some(cell) => who.may_see(cell),
+            None => inspector_region.is_some_and(|r| who.may_see(r)),
+        },
+    }
+}
+
+fn view(conn: &mut crate::db::Conn, row: &ReportRow) -> ApiResult<ReportView> {
+    let state = store::settle_flags(conn, row)?;
+    let names = store::usernames(conn, &[row.inspector_id])?;
+    let photos = store::report_level_photos(conn, &row.id)?;
+    let cases = store::case_ids(conn, &row.id)?;
+    Ok(ReportView {
+        id: row.id.clone(),
+        inspector: names.get(&row.inspector_id).cloned().unwrap_or_default(),
+        captured_at: crate::clock::rfc3339(row.captured_at),
+        received_at: crate::clock::rfc3339(row.received_at),
+        location: json!({"lon": row.lon, "lat": row.lat, "accuracy_m": row.accuracy_m, "crs": "wgs84", "reported_crs": row.reported_crs}),
+        cell: json!({"code": row.cell_code, "community": row.community_code, "town": row.town_code, "district": row.district_code}),
+        place: json!({"kind": row.place_kind, "name": row.place_name, "address": row.place_address, "enterprise_uscc": row.enterprise_uscc}),
+        checklist_version: row.checklist_version,
+        items: row.items(),
+        licenses_seen: row.licenses_seen(),
+        license_checks: serde_json::from_str(&row.license_checks).unwrap_or_default(),
+        photos,
+        photos_missing: state.photos_missing,
+        flags: state.flags,
+        cases,
+        note: row.note.clone(),
+    })
+}
+
+/// One report.
+#[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "reports",
+    params(("id" = String, Path, description = "report UUID")),
+    responses((status = 200, body = ReportView), (status = 404, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn read(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ReportView>> {
+    let id = id.into_inner().to_ascii_lowercase();
+    state
+        .db(move |conn| {
+            let row = store::find(conn, &id)?
+                .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
+            let region = inspector_region(conn, row.inspector_id)?;
+            if !may_read(&who, &row, region.as_deref()) {
+                // Not 403: whether a report exists outside your scope is not yours to know.
+                return Err(ApiError::not_found(format!("no report {id}")));
+            }
+            Ok(web::Json(view(conn, &row)?))
+        })
+        .await
+}
+
+fn inspector_region(conn: &mut crate::db::Conn, inspector: i64) -> ApiResult<Option<String>> {
+    Ok(store::cells_of(conn, inspector)?.first().cloned())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// Username of the inspector.
+    pub inspector: Option<String>,
+    /// Cell code.
+    pub cell: Option<String>,
+    /// Captured at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Captured before (RFC 3339).
+    pub to: Option<String>,
+    /// Only reports carrying this flag.
+    pub flag: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+const FLAGS: [&str; 6] = [
+    "outside_assignment",
+    "outside_map",
+    "photo_missing",
+    "photo_location_mismatch",
+    "photo_time_mismatch",
+    "late",
+];
+
+/// Reports in your scope, newest first; GeoJSON with `Accept: application/geo+json`.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "reports", params(ReportQuery),
+    responses((status = 200, description = "{\"items\":[ReportView],\"next_cursor\"} or a GeoJSON FeatureCollection", body = Object),
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    query: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    who.require(&[
+        Role::Inspector,
+        Role::Dispatcher,
+        Role::Supervisor,
+        Role::Admin,
+        Role::Handler,
+    ])?;
+    let q = query.into_inner();
+    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let time = |name: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
+        v.as_deref()
+            .map(|t| {
+                crate::clock::parse_rfc3339(t).ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} must be RFC 3339 with offset"))
+                })
+            })
+            .transpose()
+    };
+    let from = time("from", &q.from)?;
+    let to = time("to", &q.to)?;
+    if let Some(flag) = &q.flag {
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "unknown flag {flag:?}; one of {}",
+                FLAGS.join(", ")
+            )));
+        }
+    }
+    if let Some(cell) = &q.cell {
+        if !who.may_see(cell) && who.role != Role::Inspector {
+            return Err(ApiError::forbidden(format!(
+                "cell {cell} lies outside your region"
+            )));
+        }
+    }
+    let after = match &page.after {
+        None => None,
+        Some(key) => {
+            let (t, id) = key
+                .split_once('|')
+                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_string())))
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this server issued"))?;
+            Some((t, id))
+        }
+    };
+    let geo = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/geo+json"));
+    let limit = page.limit;
+    let (mut rows, views) = state
+        .db(move |conn| {
+            let mut filter = ReportFilter {
+                region_prefix: who.region_prefix(),
+                cell: q.cell.clone(),
+                from,
+                to,
+                flag: q.flag.clone(),
+                ..Default::default()
+            };
+            if who.role == Role::Inspector {
+                filter.inspector_id = Some(who.user_id);
+                filter.region_prefix = String::new();
+            }
+            if let Some(name) = &q.inspector {
+                let id = store::user_id(conn, name)?;
+                match (who.role, id) {
+                    (Role::Inspector, Some(id)) if id != who.user_id => {
+                        return Err(ApiError::forbidden("inspectors see their own reports"))
+                    }
+                    (_, Some(id)) => filter.inspector_id = Some(id),
+                    (_, None) => {
+                        return Err(ApiError::bad_request(format!("no inspector {name:?}")))
+                    }
+                }
+            }
+            let rows = store::list(conn, &filter, after, limit + 1)?;
+            let mut views = HashMap::new();
+            for row in rows.iter().take(limit as usize) {
+                views.insert(row.id.clone(), view(conn, row)?);
+            }
+            Ok((rows, views))
+        })
+        .await?;
+    let next = page.finish(&mut rows, |r| format!("{}|{}", r.captured_at, r.id));
+    let mut views = views;
+    let items: Vec<ReportView> = rows.iter().filter_map(|r| views.remove(&r.id)).collect();
+    if geo {
+        let features: Vec<Value> = items
+            .iter()
+            .map(|v| {
+                json!({
+                    "type": "Feature",
+                    "id": v.id,
+                    "geometry": {"type": "Point", "coordinates": [v.location["lon"], v.location["lat"]]},
+                    "properties": serde_json::to_value(v).unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        return Ok(HttpResponse::Ok()
+            .content_type("application/geo+json")
+            .json(
+                json!({"type": "FeatureCollection", "features": features, "next_cursor": next}),
+            ));
+    }
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+}
+
+impl AppState {
+    /// The items of a checklist version by code; versions never change once stored, so
+    /// they are cached for the life of the process. None when the version does not exist.
+    pub async fn checklist_index(
+        &self,
+        version: i32,
+    ) -> ApiResult<Option<Arc<HashMap<String, ChecklistItem>>>> {
+        if let Some(found) = self.checklists.read().expect("not poisoned").get(&version) {
+            return Ok(Some(found.clone()));
+        }
+        let loaded = self
+            .db(move |conn| {
+                if crate::checklist::store::version(conn, version)?.is_none() {
+                    return Ok(None);
+                }
+                let items = crate::checklist::store::items(conn, version)?;
+                Ok(Some(
+                    items
+                        .into_iter()
+                        .map(|i| (i.code.clone(), i))
+                        .collect::<HashMap<_, _>>(),
+                ))
+            })
+            .await?;
+        Ok(loaded.map(|items| {
+            let items = Arc::new(items);
+            self.checklists
+                .write()
+                .expect("not poisoned")
+                .insert(version, items.clone());
+            items
+        }))
+    }
+}
