@@ -82,4 +82,14 @@ pub struct ServeConfig {
     /// or another server behind the same load balancer) and rebuild the locate index.
     #[arg(long, env = "GRIDPATROL_MAP_REFRESH_SECS", default_value_t = 5)]
     pub map_refresh_secs: u64,
+
+    /// How often, in seconds, to mark cases past their due time as overdue and escalate
+    /// those overdue for longer than the grace.
+    #[arg(long, env = "GRIDPATROL_OVERDUE_CHECK_SECS", default_value_t = 60)]
+    pub overdue_check_secs: u64,
+
+    /// How long, in seconds, a case may stay overdue at one tier before the system
+    /// escalates it to the next (community → town → district).
+    #[arg(long, env = "GRIDPATROL_ESCALATION_GRACE_SECS", default_value_t = 24 * 3600)]
+    pub escalation_grace_secs: u64,
 }

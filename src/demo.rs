@@ -8,6 +8,8 @@ pub const DEPARTMENTS: &str = include_str!("../fixtures/departments.json");
 pub const CHECKLIST: &str = include_str!("../fixtures/checklist.json");
 pub const MAP: &str = include_str!("../fixtures/map/nanhai-demo.geojson");
 pub const USERS: &str = include_str!("../fixtures/demo/users.json");
+pub const ENTERPRISES: &str = include_str!("../fixtures/demo/enterprises.csv");
+pub const LICENCES: &str = include_str!("../fixtures/demo/licences.csv");
 
 /// Whether the database holds no map and no users yet.
 pub fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
@@ -16,10 +18,27 @@ pub fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
 
 /// Loads the demo district into an empty database; returns what it did, line by line.
 pub fn load(conn: &mut Conn, argon2_memory_kib: u32) -> Result<Vec<String>, ImportError> {
-    Ok(vec![
+    let mut done = vec![
         import::departments(conn, DEPARTMENTS)?,
         import::checklist(conn, CHECKLIST)?,
         import::map(conn, MAP)?,
         import::users(conn, USERS, argon2_memory_kib)?,
-    ])
+    ];
+    let (records, problems) = crate::enterprises::import::parse_csv(ENTERPRISES, Some(LICENCES))
+        .map_err(|e| ImportError::Refused(vec![e]))?;
+    if !problems.is_empty() {
+        return Err(ImportError::Refused(
+            problems
+                .iter()
+                .map(|p| format!("{} line {}: {}", p.file, p.line, p.reason))
+                .collect(),
+        ));
+    }
+    let cells = crate::grid::store::load_index(conn)?;
+    let s = crate::enterprises::store::upsert(conn, &records, &cells, |_| {})?;
+    done.push(format!(
+        "enterprises: {} inserted, {} licences",
+        s.inserted, s.licences
+    ));
+    Ok(done)
 }

@@ -4,6 +4,7 @@
 //! lists every route, the JSON error handling for everything actix answers itself, and
 //! the server start-up. Domain rules live in their modules; see docs/architecture.md.
 
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod checklist;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub photo_limit: usize,
     pub argon2_memory_kib: u32,
     pub map_refresh_secs: u64,
+    pub overdue_check_secs: u64,
+    pub escalation_grace_secs: u64,
 }
 
 /// What every handler shares. Nothing here is state that other server processes would
@@ -151,6 +154,8 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
             photo_limit: config.photo_limit,
             argon2_memory_kib: config.storage.argon2_memory_kib,
             map_refresh_secs: config.map_refresh_secs.max(1),
+            overdue_check_secs: config.overdue_check_secs.max(1),
+            escalation_grace_secs: config.escalation_grace_secs,
         },
         decoy_hash: auth::password::decoy_hash(config.storage.argon2_memory_kib),
     }))
@@ -202,13 +207,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .service(
                     endpoint("/photos/{sha256}/thumbnail")
                         .route(web::get().to(photos::http::thumbnail)),
-                ),
+                )
+                .configure(cases::http::configure)
+                .configure(enterprises::http::configure),
         )
         .default_service(web::to(not_found));
 }
 
 /// A resource that answers 405 (as JSON, listing nothing else) to a method it lacks.
-fn endpoint(path: &str) -> actix_web::Resource {
+pub(crate) fn endpoint(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
@@ -348,6 +355,7 @@ pub fn server(
             }
         }
     });
+    cases::timers::spawn(state.clone());
     let mut http = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().default_handler(envelope_every_error))

@@ -29,6 +29,28 @@ enum Command {
     Import {
         what: ImportKind,
         file: PathBuf,
+        /// For `enterprises` from CSV: the licence CSV (uscc,kind,number,valid_from,valid_to,status).
+        #[arg(long)]
+        licences: Option<PathBuf>,
+        /// For `enterprises`: refuse the whole file when any row is bad (default: good rows
+        /// go in, bad rows are listed).
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+    /// Write a deterministic enterprise library of any size (enterprises.csv and
+    /// licences.csv) located in the cells of the stored map, for demos and benchmarks.
+    Generate {
+        #[arg(long, default_value_t = 2400)]
+        count: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// The date licences are judged against (YYYY-MM-DD); default today.
+        #[arg(long)]
+        today: Option<String>,
         #[command(flatten)]
         storage: StorageConfig,
     },
@@ -42,6 +64,7 @@ enum ImportKind {
     Checklist,
     Map,
     Users,
+    Enterprises,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +81,8 @@ fn main() -> anyhow::Result<()> {
         Command::Import {
             what,
             file,
+            licences,
+            strict,
             storage,
         } => {
             let text = std::fs::read_to_string(&file)
@@ -66,6 +91,15 @@ fn main() -> anyhow::Result<()> {
             pool.migrate()?;
             let mut conn = pool.get()?;
             let outcome = match what {
+                ImportKind::Enterprises => {
+                    let licences = licences
+                        .map(|p| {
+                            std::fs::read_to_string(&p)
+                                .with_context(|| format!("cannot read {}", p.display()))
+                        })
+                        .transpose()?;
+                    import_enterprises(&mut conn, &file, &text, licences.as_deref(), strict)
+                }
                 ImportKind::Departments => import::departments(&mut conn, &text),
                 ImportKind::Checklist => import::checklist(&mut conn, &text),
                 ImportKind::Map => import::map(&mut conn, &text),
@@ -82,6 +116,13 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Generate {
+            count,
+            seed,
+            out_dir,
+            today,
+            storage,
+        } => generate(&storage, count, seed, &out_dir, today),
         Command::Openapi => {
             println!("{}", gridpatrol::openapi::json());
             Ok(())
@@ -106,4 +147,131 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
         gridpatrol::server(state, listener, config.workers)?.await?;
         Ok(())
     })
+}
+
+/// Imports an enterprise library with progress on stderr and a summary on stdout; exits 1
+/// when any row was refused (the good rows are in, unless --strict).
+fn import_enterprises(
+    conn: &mut db::Conn,
+    file: &std::path::Path,
+    text: &str,
+    licences: Option<&str>,
+    strict: bool,
+) -> Result<String, import::ImportError> {
+    use gridpatrol::enterprises::{import as library, store};
+    let is_json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let parsed = if is_json {
+        library::parse_json(text)
+    } else {
+        library::parse_csv(text, licences)
+    };
+    let (records, problems) = parsed.map_err(|e| import::ImportError::Refused(vec![e]))?;
+    if strict && !problems.is_empty() {
+        return Err(import::ImportError::Refused(
+            problems
+                .iter()
+                .map(|p| format!("{} line {}: {}", p.file, p.line, p.reason))
+                .collect(),
+        ));
+    }
+    let cells = gridpatrol::grid::store::load_index(conn)?;
+    let total = records.len();
+    let started = std::time::Instant::now();
+    let mut summary = store::upsert(conn, &records, &cells, |done| {
+        eprint!(
+            "\r  {done} / {total} enterprises ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+    })?;
+    eprintln!();
+    summary.refused += problems.len();
+    for p in problems.iter().chain(summary.problems.iter()) {
+        eprintln!("  refused: {} line {}: {}", p.file, p.line, p.reason);
+    }
+    let line = format!(
+        "enterprises: {} inserted, {} updated, {} refused; {} licences; {:.1} s",
+        summary.inserted,
+        summary.updated,
+        summary.refused,
+        summary.licences,
+        started.elapsed().as_secs_f64()
+    );
+    if summary.refused > 0 {
+        println!("{line}");
+        return Err(import::ImportError::Refused(vec![format!(
+            "{} row(s) refused",
+            summary.refused
+        )]));
+    }
+    Ok(line)
+}
+
+fn generate(
+    storage: &StorageConfig,
+    count: usize,
+    seed: u64,
+    out_dir: &std::path::Path,
+    today: Option<String>,
+) -> anyhow::Result<()> {
+    use gridpatrol::enterprises::generator;
+    use std::io::Write;
+    let today = match today {
+        Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .context("--today must be YYYY-MM-DD")?,
+        None => chrono::Utc::now()
+            .with_timezone(&gridpatrol::clock::district_zone())
+            .date_naive(),
+    };
+    let pool = open(storage)?;
+    pool.migrate()?;
+    let mut conn = pool.get()?;
+    let areas: Vec<generator::Area> = gridpatrol::grid::store::live_regions(&mut conn)?
+        .into_iter()
+        .filter(|r| r.level == "cell")
+        .filter_map(|r| {
+            let geometry: serde_json::Value = serde_json::from_str(&r.geometry).ok()?;
+            let ring = geometry["coordinates"][0].as_array()?.clone();
+            let xs: Vec<f64> = ring.iter().filter_map(|p| p[0].as_f64()).collect();
+            let ys: Vec<f64> = ring.iter().filter_map(|p| p[1].as_f64()).collect();
+            Some(generator::Area {
+                cell_code: r.code,
+                min_lon: xs.iter().cloned().fold(f64::MAX, f64::min),
+                min_lat: ys.iter().cloned().fold(f64::MAX, f64::min),
+                max_lon: xs.iter().cloned().fold(f64::MIN, f64::max),
+                max_lat: ys.iter().cloned().fold(f64::MIN, f64::max),
+            })
+        })
+        .collect();
+    anyhow::ensure!(
+        !areas.is_empty(),
+        "the database has no map: import one (or serve --demo) first"
+    );
+    use chrono::Datelike;
+    let library = generator::generate(
+        seed,
+        count,
+        &areas,
+        (today.year(), today.month(), today.day()),
+    );
+    std::fs::create_dir_all(out_dir)?;
+    let mut e = std::io::BufWriter::new(std::fs::File::create(out_dir.join("enterprises.csv"))?);
+    let mut l = std::io::BufWriter::new(std::fs::File::create(out_dir.join("licences.csv"))?);
+    writeln!(e, "{}", generator::enterprises_csv_header())?;
+    writeln!(l, "{}", generator::licences_csv_header())?;
+    let mut licence_count = 0;
+    for (enterprise, licences) in &library {
+        writeln!(e, "{}", generator::enterprise_csv_row(enterprise))?;
+        for licence in licences {
+            writeln!(l, "{}", generator::licence_csv_row(licence))?;
+            licence_count += 1;
+        }
+    }
+    println!(
+        "wrote {} enterprises and {licence_count} licences to {}",
+        library.len(),
+        out_dir.display()
+    );
+    Ok(())
 }

@@ -57,8 +57,16 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The whole document: this one, merged with each domain module's own.
+pub fn document_model() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::cases::http::CasesApi::openapi());
+    doc.merge(crate::enterprises::http::EnterprisesApi::openapi());
+    doc
+}
+
 pub fn json() -> String {
-    ApiDoc::openapi()
+    document_model()
         .to_pretty_json()
         .expect("the OpenAPI document serialises")
 }

@@ -222,6 +222,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    enterprises (uscc) {
+        uscc -> Text,
+        name -> Text,
+        legal_representative -> Text,
+        legal_rep_id_number -> Text,
+        phone -> Text,
+        address -> Text,
+        lon -> Double,
+        lat -> Double,
+        cell_code -> Nullable<Text>,
+        community_code -> Nullable<Text>,
+        town_code -> Nullable<Text>,
+        status -> Text,
+        registered_on -> Text,
+        place_kind -> Nullable<Text>,
+        updated_at -> BigInt,
+        change_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    licences (kind, number) {
+        kind -> Text,
+        number -> Text,
+        uscc -> Text,
+        valid_from -> Text,
+        valid_to -> Text,
+        status -> Text,
+        change_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    report_enterprises (report_id, uscc) {
+        report_id -> Text,
+        uscc -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_username -> Text,
+        actor_role -> Text,
+        device -> Nullable<Text>,
+        action -> Text,
+        resource -> Text,
+        query -> Text,
+        result_count -> Integer,
+        purpose -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_cells -> users (user_id));
 diesel::joinable!(checklist_items -> checklist_versions (version));
@@ -229,6 +285,7 @@ diesel::joinable!(report_photos -> reports (report_id));
 diesel::joinable!(case_reports -> cases (case_id));
 diesel::joinable!(case_reports -> reports (report_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(licences -> enterprises (uscc));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sync_counter,
@@ -246,4 +303,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     cases,
     case_reports,
     case_events,
+    enterprises,
+    licences,
+    report_enterprises,
+    audit_log,
 );

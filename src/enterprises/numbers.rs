@@ -43,11 +43,26 @@ const RESIDENT_ID_CHECK: &[u8; 11] = b"10X98765432";
 /// Nothing else changes: look-alikes (O, I, S, Z, Cyrillic О ...) are kept so that parsing can
 /// reject them rather than guess.
 pub fn normalise(raw: &str) -> String {
-    raw.chars()
-        .map(to_half_width)
-        .filter(|&c| !(c.is_whitespace() || is_separator(c)))
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    normalised(raw).into_owned()
+}
+
+/// `normalise` without a copy when the input is already compact (the usual case for a
+/// number that was normalised once already, or typed cleanly): validation runs millions of
+/// times a second in bulk imports and checks, and an allocation per call would dominate.
+fn normalised(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    std::borrow::Cow::Owned(
+        raw.chars()
+            .map(to_half_width)
+            .filter(|&c| !(c.is_whitespace() || is_separator(c)))
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+    )
 }
 
 fn to_half_width(c: char) -> char {
@@ -210,11 +225,27 @@ fn digit_value(c: char) -> u32 {
     u32::from(c as u8 - b'0')
 }
 
+/// The value of each ASCII character in the USCC set (0xFF: not in it), built at compile
+/// time so that a check costs a table load per character rather than a search.
+const USCC_VALUES: [u8; 128] = {
+    let mut table = [0xFF_u8; 128];
+    let set = USCC_CHARSET.as_bytes();
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 fn uscc_value(c: char) -> Option<u32> {
     if !c.is_ascii() {
         return None;
     }
-    USCC_CHARSET.find(c).map(|i| i as u32)
+    match USCC_VALUES[c as usize] {
+        0xFF => None,
+        v => Some(u32::from(v)),
+    }
 }
 
 /// GB 11714 value: digits 0–9, letters A=10 .. Z=35 (the full alphabet, I and O included).
@@ -264,7 +295,7 @@ pub struct Uscc(String);
 impl Uscc {
     pub fn parse(raw: &str) -> Result<Self, NumberError> {
         const WHAT: &str = "USCC";
-        let n = normalise(raw);
+        let n = normalised(raw);
         expect_len(&n, 18, WHAT)?;
         for (i, c) in n.chars().enumerate() {
             if uscc_value(c).is_none() {
@@ -292,7 +323,7 @@ impl Uscc {
         if found != expected {
             return Err(NumberError::BadCheckDigit { expected, found });
         }
-        Ok(Uscc(n))
+        Ok(Uscc(n.into_owned()))
     }
 
     pub fn as_str(&self) -> &str {

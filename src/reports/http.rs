@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::store::Lookup;
+use crate::audit::Device;
 use crate::auth::{Principal, Role};
 use crate::cases::store::{self as cases, CaseSeed, Dedup};
 use crate::checklist::model::ChecklistItem;
+use crate::enterprises::check::Checked;
+use crate::enterprises::model::{LicenceKind, Seen, Verdict};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::grid::model::{ancestor_at, Level};
 use crate::paging::Page;
@@ -47,6 +51,7 @@ pub struct ReportAnswer {
 pub async fn submit(
     state: web::Data<AppState>,
     who: Principal,
+    device: Device,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     who.require(&[Role::Inspector])?;
@@ -90,6 +95,7 @@ pub async fn submit(
             .or_else(|| Some(ancestor_at(&home, Level::District))),
     };
     let inspector = who.user_id;
+    let whole = who.sees_personal_data();
     let cell_view = entry.as_ref().map_or(
         Value::Null,
         |e| json!({"code": e.cell.code, "name": e.cell.name}),
@@ -121,7 +127,37 @@ pub async fn submit(
                 },
                 &arrived,
             );
-            let license_checks: Vec<Value> = Vec::new();
+            // Every licence seen is checked against the library, as the check endpoint
+            // would, and each lookup is audited with this report as its purpose.
+            let today = crate::enterprises::check::today();
+            let seen_at = Seen {
+                at: Some((report.lon, report.lat)),
+                cell: placement.cell.clone(),
+                name: report.place_name.clone(),
+            };
+            let mut checked = Vec::with_capacity(report.licenses_seen.len());
+            for seen in &report.licenses_seen {
+                let kind = seen.kind.as_deref().and_then(LicenceKind::parse);
+                checked.push(crate::enterprises::check::run(
+                    conn,
+                    &seen.number,
+                    kind,
+                    &seen_at,
+                    whole,
+                    &today,
+                )?);
+            }
+            // A report that named no enterprise is linked to the one its licences belong to.
+            let mut report = report;
+            if report.enterprise_uscc.is_none() {
+                report.enterprise_uscc = checked
+                    .iter()
+                    .find_map(|c| c.enterprise.as_ref().map(|e| e.uscc.clone()));
+            }
+            let license_checks: Vec<Value> = checked
+                .iter()
+                .map(|c| serde_json::to_value(&c.answer).expect("serialisable"))
+                .collect();
             let answer_without_cases = |case_ids: &[i64]| {
                 json!({
                     "id": report.id,
@@ -147,6 +183,15 @@ pub async fn submit(
                     answer: &answer_without_cases(&[]),
                 },
             )?;
+            let mut named: Vec<String> = report.enterprise_uscc.iter().cloned().collect();
+            named.extend(
+                checked
+                    .iter()
+                    .filter_map(|c| c.enterprise.as_ref().map(|e| e.uscc.clone())),
+            );
+            named.sort();
+            named.dedup();
+            crate::enterprises::store::link_report(conn, &report.id, &named)?;
             let mut case_ids = Vec::new();
             for item in report.failed() {
                 let Some(entry) = checklist.get(&item.code) else {
@@ -158,6 +203,33 @@ pub async fn submit(
                     case_ids.push(id);
                 }
             }
+            for (seen, c) in report.licenses_seen.iter().zip(&checked) {
+                if c.answer.verdict == Verdict::Valid {
+                    continue;
+                }
+                let seed =
+                    case_seed_for_licence(&report, seen, c, &checklist, &routing, inspector, now);
+                let dedup = if c.enterprise.is_some() {
+                    Dedup::SameEnterprise
+                } else {
+                    Dedup::NearbySameItem
+                };
+                let (id, _) = cases::open_or_join(conn, &seed, dedup, now)?;
+                if !case_ids.contains(&id) {
+                    case_ids.push(id);
+                }
+            }
+            let lookups: Vec<Lookup> = checked
+                .iter()
+                .map(|c| Lookup {
+                    action: "check",
+                    resource: format!("licence:{}", c.answer.number),
+                    query: json!({"number": c.answer.number, "kind": c.answer.kind}),
+                    result_count: c.enterprise.is_some() as i32,
+                    purpose: format!("report:{}", report.id),
+                })
+                .collect();
+            crate::audit::store::record(conn, &who, device.0.as_deref(), &lookups)?;
             let answer = answer_without_cases(&case_ids);
             store::set_answer(conn, &report.id, &answer)?;
             Ok((201u16, answer))
@@ -234,6 +306,66 @@ fn case_seed_for_item(
         due_at: now + entry.time_limit_hours as i64 * 3_600_000_000,
         enterprise_uscc: report.enterprise_uscc.clone(),
         report: Some((report.id.clone(), item.code.clone())),
+        actor: Some((inspector, "inspector")),
+    }
+}
+
+/// A licence finding becomes a 证照核查 case for market supervision at town tier, on the
+/// checklist item the verdict corresponds to.
+fn case_seed_for_licence(
+    report: &model::Report,
+    seen: &model::LicenceSeen,
+    checked: &Checked,
+    checklist: &HashMap<String, ChecklistItem>,
+    at: &Placement,
+    inspector: i64,
+    now: i64,
+) -> CaseSeed {
+    let verdict = checked.answer.verdict;
+    let item = checklist.get(verdict.checklist_item());
+    let subject = checked
+        .enterprise
+        .as_ref()
+        .map(|e| e.name.clone())
+        .or_else(|| report.place_name.clone())
+        .unwrap_or_else(|| seen.number.clone());
+    let mut verdicts = vec![verdict.as_str()];
+    verdicts.extend(checked.answer.also.iter().map(|v| v.as_str()));
+    CaseSeed {
+        source: "licence_check",
+        item_code: Some(verdict.checklist_item().to_string()),
+        category: "证照核查".into(),
+        title: format!(
+            "证照核查：{}（{}）",
+            item.map_or("证照异常", |i| i.title_zh.as_str()),
+            subject
+        ),
+        description: format!(
+            "licence {} read on site: {}{}",
+            seen.number,
+            verdicts.join(", "),
+            checked
+                .answer
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        lon: report.lon,
+        lat: report.lat,
+        cell: at.cell.clone(),
+        community: at.community.clone().unwrap_or_default(),
+        town: at.town.clone().unwrap_or_default(),
+        district: at.district.clone().unwrap_or_default(),
+        tier: crate::checklist::model::Tier::Town,
+        department: "market".into(),
+        priority: item.map_or("high".to_string(), |i| i.severity.clone()),
+        due_at: now + item.map_or(72, |i| i.time_limit_hours as i64) * 3_600_000_000,
+        enterprise_uscc: checked.enterprise.as_ref().map(|e| e.uscc.clone()),
+        report: Some((
+            report.id.clone(),
+            format!("licence:{}", checked.answer.number),
+        )),
         actor: Some((inspector, "inspector")),
     }
 }

@@ -58,6 +58,10 @@ pub fn default_config(database_url: String, data_dir: PathBuf) -> ServeConfig {
         json_limit: 1024 * 1024,
         photo_limit: 15 * 1024 * 1024,
         map_refresh_secs: 1,
+        overdue_check_secs: 1,
+        // Long enough that no suite sees a case escalated behind its back; the cases
+        // suite shortens it where it tests escalation.
+        escalation_grace_secs: 3600,
     }
 }
 

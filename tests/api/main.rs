@@ -4,9 +4,12 @@
 mod harness;
 
 mod auth;
+mod cases;
 mod checklist;
+mod enterprises;
 mod errors;
 mod grid;
 mod openapi;
 mod photo_fixtures;
-mod reports;
+pub mod reports;
+mod schemas;

@@ -1,0 +1,10 @@
+DROP INDEX cases_overdue_watch;
+DROP INDEX cases_community_opened;
+DROP INDEX cases_town_opened;
+DROP INDEX cases_district_opened;
+DROP INDEX cases_department_queue_due;
+DROP INDEX cases_department_queue;
+DROP INDEX cases_centre_queue_due;
+DROP INDEX cases_centre_queue;
+ALTER TABLE cases DROP COLUMN department_queue;
+ALTER TABLE cases DROP COLUMN centre_queue;

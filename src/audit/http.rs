@@ -1,0 +1,73 @@
+//! Reading the audit log (administrators only). There is deliberately no endpoint that
+//! changes it.
+
+use actix_web::web;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+use crate::audit::store::{self, AuditFilter, AuditView};
+use crate::auth::{Principal, Role};
+use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::paging::Page;
+use crate::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Username of the actor.
+    pub actor: Option<String>,
+    /// A resource (`enterprise:<uscc>`, `licence:<number>`, `enterprises`), or a prefix
+    /// ending in `*`.
+    pub resource: Option<String>,
+    /// At or after (RFC 3339).
+    pub from: Option<String>,
+    /// Before (RFC 3339).
+    pub to: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Audit records, newest first (administrators).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "{\"items\":[AuditView],\"next_cursor\"}", body = Object),
+        (status = 403, body = ErrorEnvelope), (status = 400, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    query: web::Query<AuditQuery>,
+) -> ApiResult<web::Json<serde_json::Value>> {
+    who.require(&[Role::Admin])?;
+    let q = query.into_inner();
+    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let time = |name: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
+        v.as_deref()
+            .map(|t| {
+                crate::clock::parse_rfc3339(t).ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} must be RFC 3339 with offset"))
+                })
+            })
+            .transpose()
+    };
+    let filter = AuditFilter {
+        actor: q.actor,
+        resource: q.resource,
+        from: time("from", &q.from)?,
+        to: time("to", &q.to)?,
+    };
+    let before = match &page.after {
+        Some(key) => Some(
+            key.parse::<i64>()
+                .map_err(|_| ApiError::bad_request("cursor is not one this server issued"))?,
+        ),
+        None => None,
+    };
+    let limit = page.limit;
+    let mut rows = state
+        .db(move |conn| Ok(store::list(conn, &filter, before, limit + 1)?))
+        .await?;
+    let next = page.finish(&mut rows, |r| r.id.to_string());
+    let items: Vec<AuditView> = rows.into_iter().map(AuditView::from).collect();
+    Ok(web::Json(json!({"items": items, "next_cursor": next})))
+}

@@ -1,0 +1,151 @@
+//! Writing and reading audit records.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db::schema::audit_log;
+use crate::db::Conn;
+use crate::db_run;
+
+/// One lookup to record.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// `check`, `search`, `view`, `sync`, `import`.
+    pub action: &'static str,
+    /// What was looked up: `enterprise:<uscc>`, `licence:<number>`, `enterprises`.
+    pub resource: String,
+    /// The parameters as asked.
+    pub query: Value,
+    pub result_count: i32,
+    /// The report id, or the purpose the user gave.
+    pub purpose: String,
+}
+
+pub fn record(
+    conn: &mut Conn,
+    who: &Principal,
+    device: Option<&str>,
+    lookups: &[Lookup],
+) -> QueryResult<()> {
+    if lookups.is_empty() {
+        return Ok(());
+    }
+    let now = crate::clock::now();
+    let rows: Vec<_> = lookups
+        .iter()
+        .map(|l| {
+            (
+                audit_log::at.eq(now),
+                audit_log::actor_id.eq(Some(who.user_id)),
+                audit_log::actor_username.eq(&who.username),
+                audit_log::actor_role.eq(who.role.as_str()),
+                audit_log::device.eq(device),
+                audit_log::action.eq(l.action),
+                audit_log::resource.eq(&l.resource),
+                audit_log::query.eq(l.query.to_string()),
+                audit_log::result_count.eq(l.result_count),
+                audit_log::purpose.eq(&l.purpose),
+            )
+        })
+        .collect();
+    db_run!(conn, |c| diesel::insert_into(audit_log::table)
+        .values(rows)
+        .execute(c))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor_username: String,
+    pub actor_role: String,
+    pub device: Option<String>,
+    pub action: String,
+    pub resource: String,
+    pub query: String,
+    pub result_count: i32,
+    pub purpose: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub device: Option<String>,
+    pub action: String,
+    pub resource: String,
+    #[schema(value_type = Object)]
+    pub query: Value,
+    pub result_count: i32,
+    pub purpose: String,
+}
+
+impl From<AuditRow> for AuditView {
+    fn from(r: AuditRow) -> Self {
+        AuditView {
+            id: r.id,
+            at: crate::clock::rfc3339(r.at),
+            actor: r.actor_username,
+            role: r.actor_role,
+            device: r.device,
+            action: r.action,
+            resource: r.resource,
+            query: serde_json::from_str(&r.query).unwrap_or(Value::Null),
+            result_count: r.result_count,
+            purpose: r.purpose,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// A resource, or a prefix of one ending in `*` (e.g. `enterprise:*`).
+    pub resource: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// Records newest first, before the cursor id.
+pub fn list(
+    conn: &mut Conn,
+    f: &AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    macro_rules! filtered {
+        () => {{
+            let mut q = audit_log::table.into_boxed();
+            if let Some(actor) = &f.actor {
+                q = q.filter(audit_log::actor_username.eq(actor.clone()));
+            }
+            match f.resource.as_deref() {
+                Some(r) if r.ends_with('*') => {
+                    q = q.filter(audit_log::resource.like(format!("{}%", r.trim_end_matches('*'))))
+                }
+                Some(r) => q = q.filter(audit_log::resource.eq(r.to_string())),
+                None => {}
+            }
+            if let Some(from) = f.from {
+                q = q.filter(audit_log::at.ge(from));
+            }
+            if let Some(to) = f.to {
+                q = q.filter(audit_log::at.lt(to));
+            }
+            if let Some(id) = before {
+                q = q.filter(audit_log::id.lt(id));
+            }
+            q.order(audit_log::id.desc())
+                .limit(limit)
+                .select(AuditRow::as_select())
+        }};
+    }
+    db_run!(conn, |c| filtered!().load(c))
+}

@@ -1,0 +1,119 @@
+//! The time-limit task: every period it marks active cases past their due time as overdue
+//! and escalates those overdue for longer than the grace to the next tier, each as a
+//! timeline event by the system.
+//!
+//! Several server processes may run it against one PostgreSQL at once. It takes no lock:
+//! every change is the same conditional UPDATE on the case's version that user actions
+//! use, so of two processes touching one case exactly one succeeds and the other skips
+//! it. Work is done in small transactions, in id order (two processes lock rows in the
+//! same order, so they wait for each other but never deadlock), and a user acting on a
+//! case in between simply wins.
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::QueryResult;
+use serde_json::json;
+
+use crate::cases::model::{self, Action, ActionRequest, Actor};
+use crate::cases::store::{self, CaseRow, Step};
+use crate::db::Conn;
+use crate::AppState;
+
+/// Cases per transaction: short enough not to hold SQLite's write lock (or PostgreSQL's
+/// row locks) for long.
+const BATCH: i64 = 100;
+
+/// Starts the periodic task on the current actix runtime.
+pub fn spawn(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let period = Duration::from_secs(state.settings.overdue_check_secs.max(1));
+        let grace_us = i64::try_from(state.settings.escalation_grace_secs)
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000);
+        loop {
+            actix_web::rt::time::sleep(period).await;
+            let swept = state
+                .db(move |conn| Ok(run_once(conn, crate::clock::now(), grace_us)?))
+                .await;
+            match swept {
+                Ok((0, 0)) => {}
+                Ok((marked, escalated)) => {
+                    log::info!("time limits: {marked} cases marked overdue, {escalated} escalated")
+                }
+                Err(e) => log::warn!("time limits: {e}"),
+            }
+        }
+    });
+}
+
+/// One sweep at `now`: marks what is past due, then escalates what has been overdue at its
+/// tier for longer than `grace_us`. Answers (marked, escalated) by this call; cases another
+/// process or a user changed first are skipped, not counted.
+pub fn run_once(conn: &mut Conn, now: i64, grace_us: i64) -> QueryResult<(usize, usize)> {
+    let marked = sweep(conn, Action::MarkOverdue, now, |conn, after| {
+        store::due_unmarked(conn, now, after, BATCH)
+    })?;
+    let escalated = sweep(conn, Action::SystemEscalate, now, |conn, after| {
+        store::overdue_to_escalate(conn, now, grace_us, after, BATCH)
+    })?;
+    Ok((marked, escalated))
+}
+
+/// Applies `action` by the system to every candidate, a batch per transaction. Candidates
+/// are looked for outside a transaction, so an idle sweep takes no write lock.
+fn sweep(
+    conn: &mut Conn,
+    action: Action,
+    now: i64,
+    candidates: impl Fn(&mut Conn, i64) -> QueryResult<Vec<CaseRow>>,
+) -> QueryResult<usize> {
+    let mut done = 0;
+    let mut after = 0;
+    loop {
+        let batch = candidates(conn, after)?;
+        let Some(last) = batch.last() else {
+            return Ok(done);
+        };
+        after = last.id;
+        let full = batch.len() as i64 == BATCH;
+        done += conn.write(|conn| {
+            let mut changed = 0;
+            for row in &batch {
+                if apply_system(conn, row, action, now)? {
+                    changed += 1;
+                }
+            }
+            Ok::<_, diesel::result::Error>(changed)
+        })?;
+        if !full {
+            return Ok(done);
+        }
+    }
+}
+
+/// Decides and records one system step on `row` as read; false when the rules refuse it
+/// now or another writer changed the case first.
+fn apply_system(conn: &mut Conn, row: &CaseRow, action: Action, now: i64) -> QueryResult<bool> {
+    let Ok(t) = model::apply(
+        &row.facts(),
+        &Actor::System,
+        &ActionRequest::new(action),
+        now,
+        &[],
+    ) else {
+        return Ok(false);
+    };
+    let step = Step {
+        action,
+        actor_id: None,
+        actor_role: "system",
+        note: None,
+        photos: Vec::new(),
+        details: json!({
+            "due_at": crate::clock::rfc3339(row.due_at),
+            "overdue_minutes": (now - row.due_at) / 60_000_000,
+        }),
+    };
+    Ok(store::record(conn, row, &t, &step, now)?.is_some())
+}

@@ -1,0 +1,407 @@
+//! Enterprise library and licence check endpoints. Every read of enterprise data leaves an
+//! audit record, written before the answer leaves.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, HttpRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, OpenApi};
+
+use crate::audit::store::{self as audit, Lookup};
+use crate::audit::Device;
+use crate::auth::{Principal, Role};
+use crate::enterprises::check::{self, CheckAnswer};
+use crate::enterprises::import::{self, RowProblem};
+use crate::enterprises::model::{LicenceKind, Seen};
+use crate::enterprises::store::{self, ImportSummary, Search};
+use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::paging::Page;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(check_licence, search, view, import_library, crate::audit::http::list),
+    components(schemas(CheckAnswer, ImportSummary, RowProblem, crate::audit::store::AuditView)),
+    tags(
+        (name = "enterprises", description = "The enterprise library and licence cross-checks; every lookup is audited"),
+        (name = "audit", description = "The append-only audit log of lookups"),
+    )
+)]
+pub struct EnterprisesApi;
+
+/// Registers the enterprise routes under /api/v1.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(crate::endpoint("/licenses/check").route(web::get().to(check_licence)))
+        .service(crate::endpoint("/enterprises").route(web::get().to(search)))
+        .service(
+            crate::endpoint("/enterprises/import")
+                // A library import is large: allow 256 MiB.
+                .app_data(web::PayloadConfig::new(256 * 1024 * 1024))
+                .route(web::post().to(import_library)),
+        )
+        .service(crate::endpoint("/enterprises/{uscc}").route(web::get().to(view)))
+        .service(crate::endpoint("/audit").route(web::get().to(crate::audit::http::list)));
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckQuery {
+    /// The number as read off the wall (spaces, dashes and full-width characters are fine).
+    pub number: String,
+    /// `business_licence` (or `uscc`), `food_business`, `food_production`, `tobacco_retail`, `hygiene`.
+    pub kind: Option<String>,
+    /// Where the licence was seen.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// `wgs84` (default) or `gcj02`.
+    pub crs: Option<String>,
+    /// The name on the sign.
+    pub name: Option<String>,
+    /// Why you look it up (default: an on-site licence check).
+    pub purpose: Option<String>,
+}
+
+fn parse_kind(kind: Option<&str>) -> ApiResult<Option<LicenceKind>> {
+    kind.map(|k| {
+        LicenceKind::parse(k).ok_or_else(|| {
+            ApiError::invalid(
+                format!("unknown licence kind {k:?}"),
+                json!([{"field": "kind", "problem": "one of business_licence, food_business, food_production, tobacco_retail, hygiene"}]),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// Cross-check a licence number against the library.
+#[utoipa::path(get, path = "/api/v1/licenses/check", tag = "enterprises", params(CheckQuery),
+    responses((status = 200, body = CheckAnswer), (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn check_licence(
+    state: web::Data<AppState>,
+    who: Principal,
+    device: Device,
+    query: web::Query<CheckQuery>,
+) -> ApiResult<web::Json<CheckAnswer>> {
+    let q = query.into_inner();
+    let kind = parse_kind(q.kind.as_deref())?;
+    if q.number.trim().is_empty() || q.number.chars().count() > 64 {
+        return Err(ApiError::invalid(
+            "number must be 1 to 64 characters",
+            json!([{"field": "number", "problem": "empty or too long"}]),
+        ));
+    }
+    let at = match (q.lon, q.lat) {
+        (Some(lon), Some(lat)) => {
+            let crs = crate::grid::http::parse_crs(q.crs.as_deref())?;
+            if !crate::grid::coords::in_range(lon, lat) {
+                return Err(ApiError::invalid(
+                    "coordinates out of range",
+                    json!([{"field": "lon/lat", "problem": "out of range"}]),
+                ));
+            }
+            Some(crate::grid::coords::to_wgs84(crs, lon, lat))
+        }
+        (None, None) => None,
+        _ => return Err(ApiError::bad_request("give both lon and lat, or neither")),
+    };
+    let seen = Seen {
+        at,
+        cell: at.and_then(|(lon, lat)| {
+            state
+                .cells
+                .load()
+                .locate(lon, lat)
+                .map(|e| e.cell.code.clone())
+        }),
+        name: q.name.clone().filter(|n| !n.trim().is_empty()),
+    };
+    let whole = who.sees_personal_data();
+    let purpose = q
+        .purpose
+        .clone()
+        .unwrap_or_else(|| "on-site licence check".into());
+    let today = check::today();
+    state
+        .write(move |conn| {
+            let checked = check::run(conn, &q.number, kind, &seen, whole, &today)?;
+            audit::record(
+                conn,
+                &who,
+                device.0.as_deref(),
+                &[Lookup {
+                    action: "check",
+                    resource: format!("licence:{}", checked.answer.number),
+                    query: json!({"number": q.number, "kind": q.kind, "lon": q.lon, "lat": q.lat, "name": q.name}),
+                    result_count: checked.enterprise.is_some() as i32,
+                    purpose,
+                }],
+            )?;
+            Ok(web::Json(checked.answer))
+        })
+        .await
+}
+
+fn required_purpose(purpose: Option<String>) -> ApiResult<String> {
+    purpose
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("say why you look this up: the purpose parameter is required")
+                .with_details(json!({"parameter": "purpose"}))
+        })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// A name fragment or a USCC prefix.
+    pub q: Option<String>,
+    /// A cell code.
+    pub cell: Option<String>,
+    /// `lon,lat,radius_m` (WGS-84).
+    pub near: Option<String>,
+    /// `active`, `revoked`, `cancelled` or `suspended`.
+    pub status: Option<String>,
+    /// Why you search (required; written to the audit log).
+    pub purpose: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Search the enterprises of your region.
+#[utoipa::path(get, path = "/api/v1/enterprises", tag = "enterprises", params(SearchQuery),
+    responses((status = 200, description = "{\"items\":[enterprise],\"next_cursor\"}", body = Object),
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn search(
+    state: web::Data<AppState>,
+    who: Principal,
+    device: Device,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<web::Json<Value>> {
+    let q = query.into_inner();
+    let purpose = required_purpose(q.purpose.clone())?;
+    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let near = match q.near.as_deref() {
+        None => None,
+        Some(text) => {
+            let parts: Vec<f64> = text
+                .split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect();
+            match parts[..] {
+                [lon, lat, r]
+                    if crate::grid::coords::in_range(lon, lat) && r > 0.0 && r <= 50_000.0 =>
+                {
+                    Some((lon, lat, r))
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "near must be lon,lat,radius_m (radius up to 50 km)",
+                    ))
+                }
+            }
+        }
+    };
+    if let Some(status) = &q.status {
+        if !import::ENTERPRISE_STATUSES.contains(&status.as_str()) {
+            return Err(ApiError::bad_request(format!("unknown status {status:?}")));
+        }
+    }
+    if let Some(cell) = &q.cell {
+        if !who.may_see(cell) {
+            return Err(ApiError::forbidden(format!(
+                "cell {cell} lies outside your region"
+            )));
+        }
+    }
+    let search = Search {
+        region_prefix: who.region_prefix(),
+        q: q.q.clone().filter(|t| !t.trim().is_empty()),
+        cell: q.cell.clone(),
+        bbox: near.map(|(lon, lat, r)| {
+            let dlat = r / 111_000.0;
+            let dlon = r / (111_000.0 * lat.to_radians().cos().max(0.01));
+            (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+        }),
+        status: q.status.clone(),
+    };
+    let whole = who.sees_personal_data();
+    let limit = page.limit;
+    let after = page.after.clone();
+    let (mut rows, next) = state
+        .write(move |conn| {
+            let mut rows = store::search(conn, &search, after.as_deref(), limit + 1)?;
+            if let Some((lon, lat, r)) = near {
+                rows.retain(|e| crate::grid::coords::distance_m(lon, lat, e.lon, e.lat) <= r);
+            }
+            let next = page.finish(&mut rows, |e| e.uscc.clone());
+            audit::record(
+                conn,
+                &who,
+                device.0.as_deref(),
+                &[Lookup {
+                    action: "search",
+                    resource: "enterprises".into(),
+                    query: json!({"q": q.q, "cell": q.cell, "near": q.near, "status": q.status, "cursor": q.cursor}),
+                    result_count: rows.len() as i32,
+                    purpose,
+                }],
+            )?;
+            Ok((rows, next))
+        })
+        .await?;
+    let items: Vec<Value> = rows
+        .drain(..)
+        .map(|e| check::enterprise_view(&e, whole))
+        .collect();
+    Ok(web::Json(json!({"items": items, "next_cursor": next})))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ViewQuery {
+    /// Why you look this enterprise up (required; written to the audit log).
+    pub purpose: Option<String>,
+}
+
+/// One enterprise with its licences, and the reports and cases that name it.
+#[utoipa::path(get, path = "/api/v1/enterprises/{uscc}", tag = "enterprises",
+    params(("uscc" = String, Path, description = "unified social credit code"), ViewQuery),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 400, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn view(
+    state: web::Data<AppState>,
+    who: Principal,
+    device: Device,
+    uscc: web::Path<String>,
+    query: web::Query<ViewQuery>,
+) -> ApiResult<web::Json<Value>> {
+    let purpose = required_purpose(query.into_inner().purpose)?;
+    let uscc = crate::enterprises::numbers::normalise(&uscc.into_inner());
+    let whole = who.sees_personal_data();
+    state
+        .write(move |conn| {
+            let found = store::find(conn, &uscc)?;
+            let visible = found.as_ref().filter(|e| match &e.cell_code {
+                Some(cell) => who.may_see(cell),
+                None => who.region_prefix().len() <= 6,
+            });
+            audit::record(
+                conn,
+                &who,
+                device.0.as_deref(),
+                &[Lookup {
+                    action: "view",
+                    resource: format!("enterprise:{uscc}"),
+                    query: json!({"uscc": uscc}),
+                    result_count: visible.is_some() as i32,
+                    purpose,
+                }],
+            )?;
+            let Some(e) = visible else {
+                // The refusal is traced too; the same answer as for a code that does not exist.
+                return Ok(Err(ApiError::not_found(format!("no enterprise {uscc} in your region"))));
+            };
+            let licences: Vec<Value> = store::licences_of(conn, &e.uscc)?.iter().map(check::licence_view).collect();
+            let reports: Vec<Value> = store::reports_naming(conn, &e.uscc)?
+                .into_iter()
+                .map(|(id, at, cell)| json!({"id": id, "captured_at": crate::clock::rfc3339(at), "cell": cell}))
+                .collect();
+            let cases: Vec<Value> = store::cases_about(conn, &e.uscc)?
+                .into_iter()
+                .map(|(id, title, status, opened)| json!({"id": id, "title": title, "status": status, "opened_at": crate::clock::rfc3339(opened)}))
+                .collect();
+            let mut view = check::enterprise_view(e, whole);
+            view["licences"] = Value::Array(licences);
+            view["reports"] = Value::Array(reports);
+            view["cases"] = Value::Array(cases);
+            Ok(Ok(web::Json(view)))
+        })
+        .await?
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Refuse the whole file when any row is bad (default: good rows go in).
+    pub strict: Option<bool>,
+}
+
+/// Import enterprises (administrators): JSON `{"enterprises":[...]}` with nested licences, or
+/// an enterprise CSV (`text/csv`; columns in docs/enterprises.md). Upserts by USCC.
+#[utoipa::path(post, path = "/api/v1/enterprises/import", tag = "enterprises", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV or JSON"),
+    responses((status = 200, body = ImportSummary), (status = 422, body = ErrorEnvelope),
+        (status = 415, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn import_library(
+    state: web::Data<AppState>,
+    who: Principal,
+    device: Device,
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    body: web::Bytes,
+) -> ApiResult<web::Json<ImportSummary>> {
+    who.require(&[Role::Admin])?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::invalid(
+            "the file is not UTF-8",
+            json!([{"field": "body", "problem": "not UTF-8"}]),
+        )
+    })?;
+    let strict = query.strict.unwrap_or(false);
+    let parsed = if content_type.starts_with("application/json") {
+        import::parse_json(&text)
+    } else if content_type.starts_with("text/csv") {
+        import::parse_csv(&text, None)
+    } else {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json or text/csv",
+        ));
+    };
+    let (records, problems) = parsed.map_err(|e| {
+        ApiError::invalid(
+            "the file cannot be read",
+            json!([{"field": "body", "problem": e}]),
+        )
+    })?;
+    if strict && !problems.is_empty() {
+        return Err(ApiError::invalid(
+            "the file has bad rows; nothing was imported",
+            json!(problems),
+        ));
+    }
+    let state2 = state.clone();
+    let summary = state
+        .db(move |conn| {
+            let cells = state2.cells.load();
+            let mut summary = store::upsert(conn, &records, &cells, |_| {})?;
+            summary.refused += problems.len();
+            summary.problems.splice(0..0, problems);
+            audit::record(
+                conn,
+                &who,
+                device.0.as_deref(),
+                &[Lookup {
+                    action: "import",
+                    resource: "enterprises".into(),
+                    query: json!({"strict": strict, "content_type": content_type}),
+                    result_count: (summary.inserted + summary.updated) as i32,
+                    purpose: "library import".into(),
+                }],
+            )?;
+            Ok(summary)
+        })
+        .await?;
+    Ok(web::Json(summary))
+}

@@ -1,0 +1,370 @@
+//! The stored enterprise library: upserts by USCC, the lookup behind a licence check,
+//! search and the enterprise view.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::db::schema::{cases, enterprises, licences, report_enterprises, reports};
+use crate::db::{self, Conn};
+use crate::db_run;
+use crate::enterprises::import::{EnterpriseRecord, RowProblem, ORPHAN_LICENCES};
+use crate::enterprises::model::{Found, LicenceKind};
+use crate::grid::index::CellIndex;
+use crate::grid::model::{ancestor_at, Level};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = enterprises)]
+pub struct EnterpriseRow {
+    pub uscc: String,
+    pub name: String,
+    pub legal_representative: String,
+    pub legal_rep_id_number: String,
+    pub phone: String,
+    pub address: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub cell_code: Option<String>,
+    pub community_code: Option<String>,
+    pub town_code: Option<String>,
+    pub status: String,
+    pub registered_on: String,
+    pub place_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = licences)]
+pub struct LicenceRow {
+    pub kind: String,
+    pub number: String,
+    pub uscc: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    pub status: String,
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportSummary {
+    pub inserted: usize,
+    pub updated: usize,
+    pub refused: usize,
+    pub licences: usize,
+    pub problems: Vec<RowProblem>,
+}
+
+/// Rows per statement and per transaction: small enough for SQLite's bound-parameter limit
+/// and to keep one transaction short, large enough that 300,000 rows take seconds.
+const CHUNK: usize = 500;
+const CHUNKS_PER_TRANSACTION: usize = 20;
+
+/// Inserts or updates enterprises (by USCC) and their licences (by kind and number). Each
+/// enterprise's cell, community and town come from its location. `progress` is told how
+/// many records are done after each transaction.
+pub fn upsert(
+    conn: &mut Conn,
+    records: &[EnterpriseRecord],
+    cells: &CellIndex,
+    mut progress: impl FnMut(usize),
+) -> QueryResult<ImportSummary> {
+    let mut summary = ImportSummary::default();
+    let now = crate::clock::now();
+    let (placeholders, real): (Vec<&EnterpriseRecord>, Vec<&EnterpriseRecord>) =
+        records.iter().partition(|r| r.status == ORPHAN_LICENCES);
+    let mut done = 0;
+    for group in real.chunks(CHUNK * CHUNKS_PER_TRANSACTION) {
+        conn.write(|conn| -> QueryResult<()> {
+            let seq = db::next_change_seq(conn)?;
+            for chunk in group.chunks(CHUNK) {
+                let codes: Vec<&str> = chunk.iter().map(|r| r.uscc.as_str()).collect();
+                let existing: HashSet<String> = db_run!(conn, |c| enterprises::table
+                    .filter(enterprises::uscc.eq_any(&codes))
+                    .select(enterprises::uscc)
+                    .load::<String>(c))?
+                .into_iter()
+                .collect();
+                summary.updated += existing.len();
+                summary.inserted += chunk.len() - existing.len();
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|r| {
+                        let entry = cells.locate(r.lon, r.lat);
+                        let cell = entry.map(|e| e.cell.code.clone());
+                        (
+                            enterprises::uscc.eq(r.uscc.clone()),
+                            enterprises::name.eq(r.name.clone()),
+                            enterprises::legal_representative.eq(r.legal_representative.clone()),
+                            enterprises::legal_rep_id_number.eq(r.legal_rep_id_number.clone()),
+                            enterprises::phone.eq(r.phone.clone()),
+                            enterprises::address.eq(r.address.clone()),
+                            enterprises::lon.eq(r.lon),
+                            enterprises::lat.eq(r.lat),
+                            enterprises::cell_code.eq(cell.clone()),
+                            enterprises::community_code
+                                .eq(cell.as_ref().map(|c| ancestor_at(c, Level::Community))),
+                            enterprises::town_code
+                                .eq(cell.as_ref().map(|c| ancestor_at(c, Level::Town))),
+                            enterprises::status.eq(r.status.clone()),
+                            enterprises::registered_on.eq(r.registered_on.clone()),
+                            enterprises::place_kind.eq(r.place_kind.clone()),
+                            enterprises::updated_at.eq(now),
+                            enterprises::change_seq.eq(seq),
+                        )
+                    })
+                    .collect();
+                db_run!(conn, |c| diesel::insert_into(enterprises::table)
+                    .values(rows.clone())
+                    .on_conflict(enterprises::uscc)
+                    .do_update()
+                    .set((
+                        enterprises::name.eq(excluded(enterprises::name)),
+                        enterprises::legal_representative
+                            .eq(excluded(enterprises::legal_representative)),
+                        enterprises::legal_rep_id_number
+                            .eq(excluded(enterprises::legal_rep_id_number)),
+                        enterprises::phone.eq(excluded(enterprises::phone)),
+                        enterprises::address.eq(excluded(enterprises::address)),
+                        enterprises::lon.eq(excluded(enterprises::lon)),
+                        enterprises::lat.eq(excluded(enterprises::lat)),
+                        enterprises::cell_code.eq(excluded(enterprises::cell_code)),
+                        enterprises::community_code.eq(excluded(enterprises::community_code)),
+                        enterprises::town_code.eq(excluded(enterprises::town_code)),
+                        enterprises::status.eq(excluded(enterprises::status)),
+                        enterprises::registered_on.eq(excluded(enterprises::registered_on)),
+                        enterprises::place_kind.eq(excluded(enterprises::place_kind)),
+                        enterprises::updated_at.eq(excluded(enterprises::updated_at)),
+                        enterprises::change_seq.eq(excluded(enterprises::change_seq)),
+                    ))
+                    .execute(c))?;
+                let licence_rows: Vec<&crate::enterprises::import::LicenceRecord> =
+                    chunk.iter().flat_map(|r| r.licences.iter()).collect();
+                summary.licences += upsert_licences(conn, &licence_rows, seq)?;
+            }
+            Ok(())
+        })?;
+        done += group.len();
+        progress(done);
+    }
+    // Licences whose enterprise the file did not list: taken when the library has it.
+    for p in placeholders {
+        let known = db_run!(conn, |c| enterprises::table
+            .find(&p.uscc)
+            .select(enterprises::uscc)
+            .first::<String>(c)
+            .optional())?;
+        if known.is_some() {
+            let rows: Vec<_> = p.licences.iter().collect();
+            conn.write(|conn| -> QueryResult<()> {
+                let seq = db::next_change_seq(conn)?;
+                summary.licences += upsert_licences(conn, &rows, seq)?;
+                Ok(())
+            })?;
+        } else {
+            summary.problems.push(RowProblem {
+                file: "licences".into(),
+                line: 0,
+                reason: format!(
+                    "{} licence(s) of {} refused: no such enterprise in the file or the library",
+                    p.licences.len(),
+                    p.uscc
+                ),
+            });
+            summary.refused += p.licences.len();
+        }
+    }
+    Ok(summary)
+}
+
+fn upsert_licences(
+    conn: &mut Conn,
+    list: &[&crate::enterprises::import::LicenceRecord],
+    seq: i64,
+) -> QueryResult<usize> {
+    for chunk in list.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|l| {
+                (
+                    licences::kind.eq(l.kind.clone()),
+                    licences::number.eq(l.number.clone()),
+                    licences::uscc.eq(l.uscc.clone()),
+                    licences::valid_from.eq(l.valid_from.clone()),
+                    licences::valid_to.eq(l.valid_to.clone()),
+                    licences::status.eq(l.status.clone()),
+                    licences::change_seq.eq(seq),
+                )
+            })
+            .collect();
+        db_run!(conn, |c| diesel::insert_into(licences::table)
+            .values(rows.clone())
+            .on_conflict((licences::kind, licences::number))
+            .do_update()
+            .set((
+                licences::uscc.eq(excluded(licences::uscc)),
+                licences::valid_from.eq(excluded(licences::valid_from)),
+                licences::valid_to.eq(excluded(licences::valid_to)),
+                licences::status.eq(excluded(licences::status)),
+                licences::change_seq.eq(excluded(licences::change_seq)),
+            ))
+            .execute(c))?;
+    }
+    Ok(list.len())
+}
+
+pub fn find(conn: &mut Conn, uscc: &str) -> QueryResult<Option<EnterpriseRow>> {
+    db_run!(conn, |c| enterprises::table
+        .find(uscc)
+        .select(EnterpriseRow::as_select())
+        .first(c)
+        .optional())
+}
+
+pub fn licences_of(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<LicenceRow>> {
+    db_run!(conn, |c| licences::table
+        .filter(licences::uscc.eq(uscc))
+        .order((licences::kind, licences::number))
+        .select(LicenceRow::as_select())
+        .load(c))
+}
+
+/// What the library holds for a normalised number: the licence of that number (of the
+/// claimed kind when there are several) and its enterprise, or the enterprise whose USCC
+/// it is.
+pub fn lookup(
+    conn: &mut Conn,
+    number: &str,
+    kind: Option<LicenceKind>,
+) -> QueryResult<Option<(EnterpriseRow, Option<LicenceRow>, Found)>> {
+    let mut rows: Vec<LicenceRow> = db_run!(conn, |c| licences::table
+        .filter(licences::number.eq(number))
+        .select(LicenceRow::as_select())
+        .load(c))?;
+    rows.sort_by_key(|l| Some(l.kind.as_str()) != kind.map(|k| k.as_str()));
+    let licence = rows.into_iter().next();
+    let uscc = licence
+        .as_ref()
+        .map_or(number.to_string(), |l| l.uscc.clone());
+    let Some(enterprise) = find(conn, &uscc)? else {
+        return Ok(None);
+    };
+    let found = Found {
+        enterprise_status: enterprise.status.clone(),
+        enterprise_name: enterprise.name.clone(),
+        lon: enterprise.lon,
+        lat: enterprise.lat,
+        cell: enterprise.cell_code.clone(),
+        licence: licence.as_ref().and_then(|l| {
+            LicenceKind::parse(&l.kind).map(|k| (k, l.status.clone(), l.valid_to.clone()))
+        }),
+    };
+    Ok(Some((enterprise, licence, found)))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Code prefix of the caller's region; enterprises outside every cell are shown only
+    /// to callers without a region restriction.
+    pub region_prefix: String,
+    /// A name fragment or a USCC prefix.
+    pub q: Option<String>,
+    pub cell: Option<String>,
+    /// Bounding box of a `near` search; the exact radius is applied by the caller.
+    pub bbox: Option<(f64, f64, f64, f64)>,
+    pub status: Option<String>,
+}
+
+pub fn search(
+    conn: &mut Conn,
+    s: &Search,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<EnterpriseRow>> {
+    macro_rules! filtered {
+        () => {{
+            let mut q = enterprises::table.into_boxed();
+            if !s.region_prefix.is_empty() {
+                q = q.filter(enterprises::cell_code.like(format!("{}%", s.region_prefix)));
+            }
+            if let Some(text) = &s.q {
+                let code = crate::enterprises::numbers::normalise(text);
+                q = q.filter(
+                    enterprises::name
+                        .like(format!("%{}%", text.replace('%', "").replace('_', "")))
+                        .or(enterprises::uscc.like(format!("{}%", code.replace('%', "")))),
+                );
+            }
+            if let Some(cell) = &s.cell {
+                q = q.filter(enterprises::cell_code.eq(cell.clone()));
+            }
+            if let Some((w, so, e, n)) = s.bbox {
+                q = q
+                    .filter(enterprises::lon.between(w, e))
+                    .filter(enterprises::lat.between(so, n));
+            }
+            if let Some(status) = &s.status {
+                q = q.filter(enterprises::status.eq(status.clone()));
+            }
+            if let Some(after) = after {
+                q = q.filter(enterprises::uscc.gt(after.to_string()));
+            }
+            q.order(enterprises::uscc)
+                .limit(limit)
+                .select(EnterpriseRow::as_select())
+        }};
+    }
+    db_run!(conn, |c| filtered!().load(c))
+}
+
+/// Records that a report names enterprises (by its place or the licences seen there).
+pub fn link_report(conn: &mut Conn, report: &str, usccs: &[String]) -> QueryResult<()> {
+    if usccs.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = usccs
+        .iter()
+        .map(|u| {
+            (
+                report_enterprises::report_id.eq(report),
+                report_enterprises::uscc.eq(u),
+            )
+        })
+        .collect();
+    db_run!(conn, |c| diesel::insert_into(report_enterprises::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// Reports that named the enterprise, newest first (at most 100).
+pub fn reports_naming(
+    conn: &mut Conn,
+    uscc: &str,
+) -> QueryResult<Vec<(String, i64, Option<String>)>> {
+    db_run!(conn, |c| reports::table
+        .filter(
+            reports::id.eq_any(
+                report_enterprises::table
+                    .filter(report_enterprises::uscc.eq(uscc))
+                    .select(report_enterprises::report_id),
+            ),
+        )
+        .order(reports::captured_at.desc())
+        .limit(100)
+        .select((reports::id, reports::captured_at, reports::cell_code))
+        .load(c))
+}
+
+/// Cases about the enterprise, newest first (at most 100).
+pub fn cases_about(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<(i64, String, String, i64)>> {
+    db_run!(conn, |c| cases::table
+        .filter(cases::enterprise_uscc.eq(uscc))
+        .order(cases::id.desc())
+        .limit(100)
+        .select((cases::id, cases::title, cases::status, cases::opened_at))
+        .load(c))
+}
+
+pub fn count(conn: &mut Conn) -> QueryResult<i64> {
+    db_run!(conn, |c| enterprises::table.count().get_result(c))
+}
