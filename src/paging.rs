@@ -48,6 +48,19 @@ impl Page {
     }
 }
 
+/// Parses an optional RFC 3339 time from a query parameter (`from`, `to`, ...), answering
+/// 400 naming the parameter when it is not one.
+pub fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|t| {
+            crate::clock::parse_rfc3339(t).ok_or_else(|| {
+                ApiError::bad_request(format!("{name} must be RFC 3339 with an offset"))
+                    .with_details(serde_json::json!({"parameter": name}))
+            })
+        })
+        .transpose()
+}
+
 pub fn encode(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }

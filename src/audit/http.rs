@@ -41,20 +41,11 @@ pub async fn list(
     who.require(&[Role::Admin])?;
     let q = query.into_inner();
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let time = |name: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
-        v.as_deref()
-            .map(|t| {
-                crate::clock::parse_rfc3339(t).ok_or_else(|| {
-                    ApiError::bad_request(format!("{name} must be RFC 3339 with offset"))
-                })
-            })
-            .transpose()
-    };
     let filter = AuditFilter {
         actor: q.actor,
         resource: q.resource,
-        from: time("from", &q.from)?,
-        to: time("to", &q.to)?,
+        from: crate::paging::time_param("from", q.from.as_deref())?,
+        to: crate::paging::time_param("to", q.to.as_deref())?,
     };
     let before = match &page.after {
         Some(key) => Some(

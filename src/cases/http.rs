@@ -738,16 +738,8 @@ pub async fn list(
         .as_deref()
         .map(|t| Tier::parse(t).ok_or_else(|| bad("tier", format!("unknown tier {t:?}"))))
         .transpose()?;
-    let time = |name: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
-        v.as_deref()
-            .map(|t| {
-                clock::parse_rfc3339(t)
-                    .ok_or_else(|| bad(name, format!("{name} must be RFC 3339 with an offset")))
-            })
-            .transpose()
-    };
-    let from = time("from", &q.from)?;
-    let to = time("to", &q.to)?;
+    let from = crate::paging::time_param("from", q.from.as_deref())?;
+    let to = crate::paging::time_param("to", q.to.as_deref())?;
     let sort_name = q.sort.clone().unwrap_or_else(|| "opened_at".into());
     let (sort, descending) = match sort_name.as_str() {
         "opened_at" => (Sort::OpenedAt, false),

@@ -507,17 +507,8 @@ pub async fn list(
     ])?;
     let q = query.into_inner();
     let page = Page::new(q.limit, q.cursor.as_deref())?;
-    let time = |name: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
-        v.as_deref()
-            .map(|t| {
-                crate::clock::parse_rfc3339(t).ok_or_else(|| {
-                    ApiError::bad_request(format!("{name} must be RFC 3339 with offset"))
-                })
-            })
-            .transpose()
-    };
-    let from = time("from", &q.from)?;
-    let to = time("to", &q.to)?;
+    let from = crate::paging::time_param("from", q.from.as_deref())?;
+    let to = crate::paging::time_param("to", q.to.as_deref())?;
     if let Some(flag) = &q.flag {
         if !FLAGS.contains(&flag.as_str()) {
             return Err(ApiError::bad_request(format!(

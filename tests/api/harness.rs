@@ -71,7 +71,7 @@ pub fn pg_admin_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-fn fresh_pg_database(admin_url: &str) -> (String, String) {
+pub fn fresh_pg_database(admin_url: &str) -> (String, String) {
     let name = format!("gp_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::establish(admin_url)
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));

@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod cases;
 mod checklist;
+mod durability;
 mod enterprises;
 mod errors;
 mod grid;
