@@ -62,6 +62,12 @@ pub struct ServeConfig {
     #[arg(long, env = "GRIDPATROL_DEMO", default_value_t = false)]
     pub demo: bool,
 
+    /// With the demo district, also open a few hundred cases over the last 60 days, in
+    /// every status (`--demo-cases false` to leave the case tables empty).
+    #[arg(long, env = "GRIDPATROL_DEMO_CASES", default_value_t = true,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo_cases: bool,
+
     /// HTTP worker threads. Default: one per core.
     #[arg(long, env = "GRIDPATROL_WORKERS")]
     pub workers: Option<usize>,

@@ -16,8 +16,13 @@ pub fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
     Ok(crate::grid::store::map_version(conn)? < 0 && crate::auth::store::user_count(conn)? == 0)
 }
 
-/// Loads the demo district into an empty database; returns what it did, line by line.
-pub fn load(conn: &mut Conn, argon2_memory_kib: u32) -> Result<Vec<String>, ImportError> {
+/// Loads the demo district into an empty database, with its demo cases when `cases`;
+/// returns what it did, line by line.
+pub fn load(
+    conn: &mut Conn,
+    argon2_memory_kib: u32,
+    cases: bool,
+) -> Result<Vec<String>, ImportError> {
     let mut done = vec![
         import::departments(conn, DEPARTMENTS)?,
         import::checklist(conn, CHECKLIST)?,
@@ -40,5 +45,8 @@ pub fn load(conn: &mut Conn, argon2_memory_kib: u32) -> Result<Vec<String>, Impo
         "enterprises: {} inserted, {} licences",
         s.inserted, s.licences
     ));
+    if cases {
+        done.push(crate::cases::demo::create(conn, &cells, crate::clock::now())?.line());
+    }
     Ok(done)
 }

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod paging;
 pub mod photos;
 pub mod reports;
+pub mod stats;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -133,7 +134,8 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
     }
     let mut conn = pool.get()?;
     if config.demo && demo::is_empty(&mut conn)? {
-        for line in demo::load(&mut conn, config.storage.argon2_memory_kib)? {
+        let argon2 = config.storage.argon2_memory_kib;
+        for line in demo::load(&mut conn, argon2, config.demo_cases)? {
             log::info!("demo: {line}");
         }
     }
@@ -209,6 +211,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                         .route(web::get().to(photos::http::thumbnail)),
                 )
                 .configure(cases::http::configure)
+                .configure(stats::http::configure)
                 .configure(enterprises::http::configure),
         )
         .default_service(web::to(not_found));

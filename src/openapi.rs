@@ -61,6 +61,7 @@ impl Modify for BearerAuth {
 pub fn document_model() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::cases::http::CasesApi::openapi());
+    doc.merge(crate::stats::http::StatsApi::openapi());
     doc.merge(crate::enterprises::http::EnterprisesApi::openapi());
     doc
 }

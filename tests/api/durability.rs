@@ -26,9 +26,20 @@ struct Server {
 }
 
 fn start(database_url: &str, data_dir: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
-        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}"), "--workers", "2"])
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            "2",
+        ])
         .env("GRIDPATROL_DATABASE_URL", database_url)
         .env("GRIDPATROL_DATA_DIR", data_dir)
         .env("GRIDPATROL_ARGON2_MEMORY_KIB", "64")
@@ -65,8 +76,16 @@ fn login(client: &Client, base: &str, user: &str) -> String {
 
 fn photo_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for sub in std::fs::read_dir(dir.join("photos")).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+    for sub in std::fs::read_dir(dir.join("photos"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for f in std::fs::read_dir(sub.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             out.push(f.path());
         }
     }
@@ -85,7 +104,10 @@ fn acknowledged_reports_and_photos_survive_a_kill(b: Backend) {
         }
     };
     let mut server = start(&database_url, &data_dir);
-    let client = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let client = Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let token = login(&client, &server.base, "insp-denghu-01");
     let acknowledged = Mutex::new(Vec::<String>::new());
     let photos_acknowledged = Mutex::new(Vec::<String>::new());
@@ -93,7 +115,8 @@ fn acknowledged_reports_and_photos_survive_a_kill(b: Backend) {
     std::thread::scope(|s| {
         for worker in 0..4u32 {
             let (client, base, token) = (&client, &server.base, &token);
-            let (acknowledged, photos_acknowledged, stop) = (&acknowledged, &photos_acknowledged, &stop);
+            let (acknowledged, photos_acknowledged, stop) =
+                (&acknowledged, &photos_acknowledged, &stop);
             s.spawn(move || {
                 let mut n = 0u32;
                 while !stop.load(Ordering::Relaxed) && n < 10_000 {
@@ -112,9 +135,16 @@ fn acknowledged_reports_and_photos_survive_a_kill(b: Backend) {
                         }
                     } else {
                         let report = shop_report(IN_OWN_CELL, None);
-                        let sent = client.post(format!("{base}/api/v1/reports")).bearer_auth(token).json(&report).send();
+                        let sent = client
+                            .post(format!("{base}/api/v1/reports"))
+                            .bearer_auth(token)
+                            .json(&report)
+                            .send();
                         if matches!(sent.map(|r| r.status().as_u16()), Ok(200 | 201)) {
-                            acknowledged.lock().unwrap().push(report["id"].as_str().unwrap().to_string());
+                            acknowledged
+                                .lock()
+                                .unwrap()
+                                .push(report["id"].as_str().unwrap().to_string());
                         }
                     }
                 }
@@ -128,9 +158,16 @@ fn acknowledged_reports_and_photos_survive_a_kill(b: Backend) {
     });
     let acknowledged = acknowledged.into_inner().unwrap();
     let photos_acknowledged = photos_acknowledged.into_inner().unwrap();
-    assert!(acknowledged.len() >= 5, "too few reports before the kill: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 5,
+        "too few reports before the kill: {}",
+        acknowledged.len()
+    );
     // A write the kill may have torn: a temporary file the restart must sweep.
-    let stray = data_dir.join("photos").join("ab").join(".tmp-torn.jpg-0000");
+    let stray = data_dir
+        .join("photos")
+        .join("ab")
+        .join(".tmp-torn.jpg-0000");
     std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
     std::fs::write(&stray, b"\xFF\xD8\xFF partial").unwrap();
 
@@ -153,22 +190,34 @@ fn acknowledged_reports_and_photos_survive_a_kill(b: Backend) {
             .bearer_auth(&token)
             .send()
             .unwrap();
-        assert_eq!(head.status().as_u16(), 200, "acknowledged photo {sha} was lost");
+        assert_eq!(
+            head.status().as_u16(),
+            200,
+            "acknowledged photo {sha} was lost"
+        );
     }
     // Every file under a hash holds exactly the bytes of that hash.
     for path in photo_files(&data_dir) {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        assert!(!name.starts_with(".tmp-"), "a temporary file survived: {name}");
+        assert!(
+            !name.starts_with(".tmp-"),
+            "a temporary file survived: {name}"
+        );
         if name.ends_with(".jpg") && !name.contains(".thumb.") {
             let sha = name.trim_end_matches(".jpg").to_string();
             let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(hex::encode(Sha256::digest(&bytes)), sha, "partial photo under its hash");
+            assert_eq!(
+                hex::encode(Sha256::digest(&bytes)),
+                sha,
+                "partial photo under its hash"
+            );
         }
     }
     drop(server);
     if let Some((admin, name)) = pg {
         if let Ok(mut conn) = PgConnection::establish(&admin) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
         }
     }
 }

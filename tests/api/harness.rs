@@ -53,6 +53,8 @@ pub fn default_config(database_url: String, data_dir: PathBuf) -> ServeConfig {
         },
         bind: "127.0.0.1:0".into(),
         demo: true,
+        // The suites build their own cases; the demo's own are tested in stats.rs.
+        demo_cases: false,
         workers: Some(2),
         token_ttl_hours: 12,
         json_limit: 1024 * 1024,

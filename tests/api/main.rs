@@ -14,3 +14,4 @@ mod openapi;
 mod photo_fixtures;
 pub mod reports;
 mod schemas;
+mod stats;

@@ -1,0 +1,1 @@
+DROP INDEX case_events_action_at;
