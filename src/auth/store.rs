@@ -67,8 +67,9 @@ pub fn principal_by_token(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<
         .filter(sessions::revoked_at.is_null())
         .filter(users::active.eq(true))
         .select(UserRow::as_select())
-        .first(c)
-        .optional())?;
+        .load(c))?
+    .into_iter()
+    .next();
     let Some(user) = found else { return Ok(None) };
     let Some(role) = Role::parse(&user.role) else {
         return Ok(None);

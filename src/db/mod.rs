@@ -87,7 +87,8 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // failing while other connections of the pool open at the same moment.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 8000;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

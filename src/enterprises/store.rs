@@ -212,11 +212,13 @@ fn upsert_licences(
 }
 
 pub fn find(conn: &mut Conn, uscc: &str) -> QueryResult<Option<EnterpriseRow>> {
-    db_run!(conn, |c| enterprises::table
+    // By primary key, without LIMIT (see reports::store::find): every check runs it.
+    Ok(db_run!(conn, |c| enterprises::table
         .find(uscc)
         .select(EnterpriseRow::as_select())
-        .first(c)
-        .optional())
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 pub fn licences_of(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<LicenceRow>> {

@@ -99,11 +99,13 @@ pub struct PhotoRow {
 }
 
 pub fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
-    db_run!(conn, |c| photos::table
+    // By primary key, without LIMIT (see reports::store::find).
+    Ok(db_run!(conn, |c| photos::table
         .find(sha)
         .select(PhotoRow::as_select())
-        .first(c)
-        .optional())
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 /// Inserts the row unless the photo is known; answers whether it was new.

@@ -102,12 +102,13 @@ pub async fn submit(
     );
     let checklist = checklist.expect("validated: the version exists");
     let digest_again = digest.clone();
+    let report_id = report.id.clone();
+    // The inspector's cells came with the token lookup of this request.
+    let assigned = who.cells.clone();
+    // No look for an earlier copy first: the insert's primary key finds a retry, and the
+    // writer (one thread on SQLite) spends its time on new reports only.
     let outcome = state
         .write(move |conn| {
-            if let Some(existing) = store::find(conn, &report.id)? {
-                return replay(&existing, &digest, inspector);
-            }
-            let assigned = store::cells_of(conn, inspector)?;
             let refs: Vec<String> = report
                 .photo_refs()
                 .into_iter()
@@ -230,20 +231,19 @@ pub async fn submit(
                 })
                 .collect();
             crate::audit::store::record(conn, &who, device.0.as_deref(), &lookups)?;
-            let answer = answer_without_cases(&case_ids);
-            store::set_answer(conn, &report.id, &answer)?;
-            Ok((201u16, answer))
+            // Ascending, as a retry reads them back.
+            case_ids.sort_unstable();
+            Ok((201u16, answer_without_cases(&case_ids)))
         })
         .await;
     let (status, answer) = match outcome {
         Err(e) if is_unique_violation(&e) => {
-            // Another request with this id committed between our check and our insert
-            // (PostgreSQL runs them side by side): answer as to a retry.
-            let id = input.id.to_ascii_lowercase();
+            // A report with this id is stored already (a retry, or an identical request
+            // that won a race): answer as the first time, or 409 for another body.
             state
                 .db(move |conn| {
-                    let existing = store::find(conn, &id)?.ok_or_else(ApiError::internal)?;
-                    replay(&existing, &digest_again, inspector)
+                    let existing = store::find(conn, &report_id)?.ok_or_else(ApiError::internal)?;
+                    replay(conn, &existing, &digest_again, inspector)
                 })
                 .await?
         }
@@ -255,9 +255,18 @@ pub async fn submit(
     )
 }
 
-fn replay(existing: &ReportRow, digest: &str, inspector: i64) -> ApiResult<(u16, Value)> {
+fn replay(
+    conn: &mut crate::db::Conn,
+    existing: &ReportRow,
+    digest: &str,
+    inspector: i64,
+) -> ApiResult<(u16, Value)> {
     if existing.body_sha256 == digest && existing.inspector_id == inspector {
-        Ok((200, store::stored_answer(existing)))
+        // The row keeps the first answer but for its cases, which are read back from the
+        // links written in the same transaction (sparing the ingest an UPDATE).
+        let mut answer = store::stored_answer(existing);
+        answer["cases"] = json!(store::case_ids(conn, &existing.id)?);
+        Ok((200, answer))
     } else {
         Err(ApiError::conflict(format!(
             "report {} exists with a different body; choose a new id for a new report",

@@ -53,11 +53,14 @@ impl ReportRow {
 }
 
 pub fn find(conn: &mut Conn, id: &str) -> QueryResult<Option<ReportRow>> {
-    db_run!(conn, |c| reports::table
+    // By primary key, so no LIMIT: SQLite re-prepares a statement whose LIMIT is a bound
+    // parameter on every run, and this runs on every report.
+    Ok(db_run!(conn, |c| reports::table
         .find(id)
         .select(ReportRow::as_select())
-        .first(c)
-        .optional())
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 /// Where a report lies, from the locate index (all None outside the map).
@@ -147,13 +150,6 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
             .values(rows)
             .execute(c))?;
     }
-    Ok(())
-}
-
-pub fn set_answer(conn: &mut Conn, id: &str, answer: &Value) -> QueryResult<()> {
-    db_run!(conn, |c| diesel::update(reports::table.find(id))
-        .set(reports::answer.eq(answer.to_string()))
-        .execute(c))?;
     Ok(())
 }
 
