@@ -6,6 +6,11 @@
 //!     cargo bench --bench load -- <scenario> [--backend sqlite|postgres] [--clients 64]
 //!         [--seconds 15] [--warmup 3] [--runs 3]
 //!
+//! Scenarios that need a big database (`check`: an enterprise library of `--library`
+//! enterprises; `queue`: `--cases` open cases; `cycles`: cases to work through) fill it
+//! directly through the stores before the server starts, so that its start-up sees what a
+//! production server would.
+//!
 //! The `/healthz` ceiling is always measured first, in the same run, with the same clients
 //! and durations: the load generator shares the machine's cores with the server, so the
 //! ratio scenario / healthz is the figure to compare across machines and commits, not the
@@ -27,10 +32,15 @@ use std::time::{Duration, Instant};
 use actix_web::web::Bytes;
 use anyhow::{bail, Context as _};
 use clap::{Parser, ValueEnum};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
 use geo::{BoundingRect, Contains, Point, Polygon};
+use gridpatrol::cases::store::{self as cases_store, CaseSeed};
+use gridpatrol::checklist::model::Tier;
 use gridpatrol::config::ServeConfig;
+use gridpatrol::db::Conn;
+use gridpatrol::enterprises::numbers::{org_check_char, uscc_check_char};
 use gridpatrol::grid::coords::wgs84_to_gcj02;
+use gridpatrol::AppState;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -44,6 +54,9 @@ use sha2::{Digest, Sha256};
 mod photo_fixtures;
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// CPU (in % of one core) used outside the bench and its database beyond which the
+/// measured figures are called disturbed.
+const DISTURBED_PCT: f64 = 25.0;
 /// How many error answers are shown per window.
 const ERROR_SAMPLES: usize = 5;
 
@@ -84,6 +97,17 @@ struct Opts {
     /// Distinct photos prepared per window (photos scenario; default 60 per second).
     #[arg(long)]
     photo_pool: Option<usize>,
+    /// Enterprises generated into the library before the server starts (check scenario).
+    #[arg(long, default_value_t = 300_000)]
+    library: usize,
+    /// Open cases inserted before the server starts (queue scenario); another fifth of
+    /// this is inserted in other statuses.
+    #[arg(long, default_value_t = 100_000)]
+    cases: usize,
+    /// Open cases prepared for the cycles scenario (default: enough for 3,000 cycles/s over
+    /// the warm-up and every run).
+    #[arg(long)]
+    cycle_cases: Option<usize>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -99,6 +123,14 @@ enum ScenarioName {
     Reports,
     /// PUT /api/v1/photos/{sha256} of distinct 3-megapixel JPEGs with EXIF.
     Photos,
+    /// GET /api/v1/licenses/check against a library of --library enterprises: 70% library
+    /// USCCs, 10% food business licences, 10% corrupted numbers, 10% unknown numbers.
+    Check,
+    /// GET /api/v1/cases?queue=mine as the 桂城 town centre with --cases open cases stored;
+    /// the first page in opening order, then pages by due time through a cursor.
+    Queue,
+    /// claim, dispatch, start and resolve of distinct 桂城 town cases (4 requests a cycle).
+    Cycles,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +174,18 @@ impl Opts {
         if !(1..=16).contains(&self.load_threads) {
             bail!("--load-threads must be within 1..=16");
         }
+        if self.library > 5_000_000 {
+            bail!("--library must be at most 5,000,000");
+        }
+        if !(1..=2_000_000).contains(&self.cases) {
+            bail!("--cases must be within 1..=2,000,000");
+        }
+        if self
+            .cycle_cases
+            .is_some_and(|n| !(1..=5_000_000).contains(&n))
+        {
+            bail!("--cycle-cases must be within 1..=5,000,000");
+        }
         Ok(())
     }
 }
@@ -152,8 +196,10 @@ fn main() -> anyhow::Result<()> {
         // `cargo bench` without a filter runs every bench binary: leave the criterion
         // benches to it rather than start a minute-long load run nobody asked for.
         println!(
-            "load: no scenario given; run `cargo bench --bench load -- <healthz|locate|reports|photos> \
-             [--backend sqlite|postgres] [--clients N] [--seconds S] [--warmup S] [--runs K]`"
+            "load: no scenario given; run `cargo bench --bench load -- \
+             <healthz|locate|reports|photos|check|queue|cycles> [--backend sqlite|postgres] \
+             [--clients N] [--seconds S] [--warmup S] [--runs K] [--library N] [--cases N] \
+             [--cycle-cases N]`"
         );
         return Ok(());
     };
@@ -161,7 +207,12 @@ fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("GRIDPATROL_LOG", "warn"))
         .init();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let service = Service::start(opts.backend)?;
+    let service = Service::start(opts.backend, |state| match scenario {
+        ScenarioName::Check => seed_library(&opts, state),
+        ScenarioName::Queue => seed_queue(&opts, state),
+        ScenarioName::Cycles => seed_cycles(&opts, state),
+        _ => Ok(Seeded::default()),
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.load_threads)
         .thread_name("loadgen")
@@ -173,6 +224,9 @@ fn main() -> anyhow::Result<()> {
             ScenarioName::Locate => bench::<Locate>(&opts, &service, cores).await,
             ScenarioName::Reports => bench::<Reports>(&opts, &service, cores).await,
             ScenarioName::Photos => bench::<Photos>(&opts, &service, cores).await,
+            ScenarioName::Check => bench::<Check>(&opts, &service, cores).await,
+            ScenarioName::Queue => bench_two::<Queue, QueueByDue>(&opts, &service, cores).await,
+            ScenarioName::Cycles => bench::<Cycles>(&opts, &service, cores).await,
         }
     });
     runtime.block_on(service.stop());
@@ -234,6 +288,8 @@ struct Service {
     thread: std::thread::JoinHandle<()>,
     pg: Option<PgDatabase>,
     dir: tempfile::TempDir,
+    /// What the scenario stored before the server started, for its `prepare`.
+    seeded: Mutex<Seeded>,
 }
 
 /// `gridpatrol serve` as its command line would build it, so that every default (and any
@@ -245,7 +301,11 @@ struct ServeArgs {
 }
 
 impl Service {
-    fn start(backend: Backend) -> anyhow::Result<Service> {
+    /// Starts the server once `seed` has stored what the scenario needs.
+    fn start(
+        backend: Backend,
+        seed: impl FnOnce(&AppState) -> anyhow::Result<Seeded>,
+    ) -> anyhow::Result<Service> {
         let dir = tempfile::tempdir().context("temporary data directory")?;
         let data_dir = dir.path().join("data");
         let pg = match backend {
@@ -281,6 +341,18 @@ impl Service {
         .serve;
         let started = Instant::now();
         let state = gridpatrol::prepare(&config).context("prepare the service")?;
+        let ready = started.elapsed();
+        let seeding = Instant::now();
+        let seeded = seed(&state).context("fill the database for the scenario")?;
+        if !seeded.lines.is_empty() {
+            for line in &seeded.lines {
+                println!("seeded: {line}");
+            }
+            println!(
+                "seeded: done in {:.1} s (before the server started)",
+                seeding.elapsed().as_secs_f64()
+            );
+        }
         let listener = TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
@@ -311,7 +383,7 @@ impl Service {
             },
             workers.unwrap_or(cores),
             config.storage.pool_size(),
-            started.elapsed().as_secs_f64(),
+            ready.as_secs_f64(),
         );
         Ok(Service {
             base: format!("http://127.0.0.1:{port}"),
@@ -320,6 +392,7 @@ impl Service {
             thread,
             pg,
             dir,
+            seeded: Mutex::new(seeded),
         })
     }
 
@@ -340,10 +413,14 @@ struct Ctx {
     base: String,
     clients: Vec<Client>,
     cores: usize,
+    /// The bench database on PostgreSQL, to find its server processes for the CPU account.
+    pg_url: Option<String>,
+    /// What was stored before the server started (taken by the scenario's `prepare`).
+    seeded: Mutex<Seeded>,
 }
 
 impl Ctx {
-    fn new(base: &str, mode: ClientMode, tasks: usize, cores: usize) -> anyhow::Result<Ctx> {
+    fn new(service: &Service, mode: ClientMode, tasks: usize, cores: usize) -> anyhow::Result<Ctx> {
         let count = match mode {
             ClientMode::Shared => 1,
             ClientMode::PerTask => tasks,
@@ -359,9 +436,11 @@ impl Ctx {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Ctx {
-            base: base.to_string(),
+            base: service.base.clone(),
             clients,
             cores,
+            pg_url: service.pg.as_ref().map(|db| db.url.clone()),
+            seeded: Mutex::new(std::mem::take(&mut *service.seeded.lock().expect("seeded"))),
         })
     }
 
@@ -415,6 +494,8 @@ trait Scenario: Sized + Send + Sync + 'static {
     const UNIT: &'static str = "req";
     /// Whether per-core throughput is a goal (printed too).
     const PER_CORE: bool = false;
+    /// Requests that make one cycle of work, when the goal counts cycles (0: it does not).
+    const REQUESTS_PER_CYCLE: usize = 0;
 
     async fn prepare(ctx: &Ctx, opts: &Opts) -> anyhow::Result<Self>;
 
@@ -969,6 +1050,786 @@ impl Scenario for Photos {
 }
 
 // ---------------------------------------------------------------------------------------
+// Data stored before the server starts (check, queue, cycles)
+
+/// What a scenario stored before the server started: lines for the log, and the material
+/// its `prepare` needs.
+#[derive(Default)]
+struct Seeded {
+    lines: Vec<String>,
+    /// check: paths (with query) of licence checks, in the planned mix.
+    probes: Vec<String>,
+    /// cycles: the open cases to work through, in order.
+    case_ids: Vec<i64>,
+}
+
+/// 桂城街道: the town whose dispatch centre the queue and cycles scenarios act as.
+const GUICHENG: &str = "44060501100000";
+/// Seed of the generated enterprise library (any fixed value: the same library every run).
+const LIBRARY_SEED: u64 = 20_261_128;
+/// Distinct licence checks prepared (the clients walk through them).
+const CHECK_PROBES: usize = 65_536;
+/// Cycles per second the default --cycle-cases provides for (the goal is 1,000).
+const CYCLE_CASES_PER_SECOND: usize = 3_000;
+/// Cases opened per transaction when filling the database.
+const CASES_PER_TRANSACTION: usize = 5_000;
+/// The USCC character set (GB 32100-2015: no I, O, Z, S, V).
+const USCC_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// A cell of the demo map with its community, town and district.
+struct Place {
+    cell: String,
+    community: String,
+    town: String,
+    district: String,
+    shape: Polygon<f64>,
+}
+
+/// Every cell of the demo map, with its regions as the server's locate index has them.
+fn places(state: &AppState) -> anyhow::Result<Vec<Place>> {
+    let index = state.cells.load();
+    let mut rng = rand::thread_rng();
+    let mut out = Vec::new();
+    for (code, shape) in demo_cells()? {
+        let (lon, lat) = point_in(&shape, &mut rng);
+        let entry = index
+            .locate(lon, lat)
+            .with_context(|| format!("cell {code} is not in the locate index"))?;
+        out.push(Place {
+            cell: entry.cell.code.clone(),
+            community: entry.community.code.clone(),
+            town: entry.town.code.clone(),
+            district: entry.district.code.clone(),
+            shape,
+        });
+    }
+    Ok(out)
+}
+
+/// A checklist item, as much of it as a case needs.
+#[derive(serde::Deserialize)]
+struct Item {
+    code: String,
+    category: String,
+    title_zh: String,
+    department: String,
+    tier: Tier,
+    severity: String,
+    time_limit_hours: i64,
+}
+
+fn checklist_items() -> anyhow::Result<Vec<Item>> {
+    #[derive(serde::Deserialize)]
+    struct Checklist {
+        items: Vec<Item>,
+    }
+    let checklist: Checklist = serde_json::from_str(gridpatrol::demo::CHECKLIST)?;
+    if checklist.items.is_empty() {
+        bail!("the demo checklist has no items");
+    }
+    Ok(checklist.items)
+}
+
+/// A case about `item` at a random point of `place`, opened at `opened_at` (µs).
+fn case_seed(
+    place: &Place,
+    tier: Tier,
+    item: &Item,
+    opened_at: i64,
+    rng: &mut impl Rng,
+) -> CaseSeed {
+    let (lon, lat) = point_in(&place.shape, rng);
+    CaseSeed {
+        source: "manual",
+        item_code: Some(item.code.clone()),
+        category: item.category.clone(),
+        title: format!("{}（负载测试）", item.title_zh),
+        description: format!("负载测试：{}。", item.title_zh),
+        lon,
+        lat,
+        cell: Some(place.cell.clone()),
+        community: place.community.clone(),
+        town: place.town.clone(),
+        district: place.district.clone(),
+        tier,
+        department: item.department.clone(),
+        priority: item.severity.clone(),
+        due_at: opened_at + item.time_limit_hours * 3_600_000_000,
+        enterprise_uscc: None,
+        report: None,
+        actor: None,
+    }
+}
+
+/// Opens every case through the case store (the row, its generated queue columns and its
+/// `open` event), in big transactions; answers their ids in order.
+fn open_cases(conn: &mut Conn, seeds: &[(CaseSeed, i64)]) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(seeds.len());
+    for chunk in seeds.chunks(CASES_PER_TRANSACTION) {
+        let opened = conn.write(|c| {
+            chunk
+                .iter()
+                .map(|(seed, at)| cases_store::open(c, seed, *at))
+                .collect::<diesel::QueryResult<Vec<i64>>>()
+        })?;
+        ids.extend(opened);
+    }
+    Ok(ids)
+}
+
+/// Moves cases to `status` directly (no timeline): the database's other cases only have to
+/// be there, in the indexes, for the queue to be found among them.
+fn set_status(conn: &mut Conn, ids: &[i64], status: &str, now: i64) -> anyhow::Result<()> {
+    use gridpatrol::db::schema::cases;
+    let closed_at = matches!(status, "closed" | "rejected").then_some(now);
+    for chunk in ids.chunks(CASES_PER_TRANSACTION) {
+        conn.write(|c| -> diesel::QueryResult<()> {
+            gridpatrol::db_run!(c, |db| diesel::update(
+                cases::table.filter(cases::id.eq_any(chunk))
+            )
+            .set((cases::status.eq(status), cases::closed_at.eq(closed_at)))
+            .execute(db))?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// `--cases` open cases, 70% of them at the 桂城 town centre; 20% at the other towns'
+/// centres, 7% at community and 3% at district tier anywhere; then another fifth of that
+/// anywhere at their items' tiers in other statuses (mostly closed).
+fn seed_queue(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
+    let places = places(state)?;
+    let items = checklist_items()?;
+    let guicheng: Vec<&Place> = places.iter().filter(|p| p.town == GUICHENG).collect();
+    let elsewhere: Vec<&Place> = places.iter().filter(|p| p.town != GUICHENG).collect();
+    if guicheng.is_empty() || elsewhere.is_empty() {
+        bail!("the demo map has no cells in 桂城 or none outside it");
+    }
+    let everywhere: Vec<&Place> = places.iter().collect();
+    let now = gridpatrol::clock::now();
+    let month = 30 * 86_400 * 1_000_000_i64;
+    let mut rng = rand::thread_rng();
+    let open = opts.cases;
+    let others = open / 5;
+    let mut at_centre = 0;
+    let mut seeds = Vec::with_capacity(open + others);
+    for k in 0..open + others {
+        let item = items.choose(&mut rng).expect("items");
+        let roll = rng.gen_range(0..100);
+        let (pool, tier) = if k >= open {
+            (&everywhere, item.tier)
+        } else if roll < 70 {
+            at_centre += 1;
+            (&guicheng, Tier::Town)
+        } else if roll < 90 {
+            (&elsewhere, Tier::Town)
+        } else if roll < 97 {
+            (&everywhere, Tier::Community)
+        } else {
+            (&everywhere, Tier::District)
+        };
+        let place = pool.choose(&mut rng).expect("places");
+        let opened = now - rng.gen_range(0..month);
+        seeds.push((case_seed(place, tier, item, opened, &mut rng), opened));
+    }
+    let mut conn = state.pool.get()?;
+    let started = Instant::now();
+    let ids = open_cases(&mut conn, &seeds)?;
+    let mut rest = &ids[open..];
+    let mut moved = Vec::new();
+    for (status, share) in [
+        ("dispatched", 15),
+        ("in_progress", 10),
+        ("resolved", 10),
+        ("rejected", 5),
+        ("closed", 60),
+    ] {
+        let take = if status == "closed" {
+            rest.len()
+        } else {
+            others * share / 100
+        };
+        let (these, after) = rest.split_at(take.min(rest.len()));
+        set_status(&mut conn, these, status, now)?;
+        moved.push(format!("{} {status}", thousands(these.len() as f64)));
+        rest = after;
+    }
+    Ok(Seeded {
+        lines: vec![format!(
+            "{} open cases ({} at the 桂城 town centre {GUICHENG}, the rest at other centres \
+             and tiers) and {} in other statuses ({}), in {:.1} s",
+            thousands(open as f64),
+            thousands(at_centre as f64),
+            thousands(others as f64),
+            moved.join(", "),
+            started.elapsed().as_secs_f64()
+        )],
+        ..Seeded::default()
+    })
+}
+
+/// Open cases for the fire department at the 桂城 town centre, one per cycle to come.
+fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
+    let count = opts.cycle_cases.unwrap_or_else(|| {
+        let seconds = opts.warmup as usize + opts.runs * opts.seconds as usize;
+        (seconds * CYCLE_CASES_PER_SECOND).max(1_000)
+    });
+    let places = places(state)?;
+    let guicheng: Vec<&Place> = places.iter().filter(|p| p.town == GUICHENG).collect();
+    if guicheng.is_empty() {
+        bail!("the demo map has no cells in 桂城");
+    }
+    let items = checklist_items()?;
+    let item = items
+        .iter()
+        .find(|i| i.department == "fire" && i.tier == Tier::Town)
+        .context("the demo checklist has no town-tier fire item")?;
+    let now = gridpatrol::clock::now();
+    let mut rng = rand::thread_rng();
+    let seeds: Vec<(CaseSeed, i64)> = (0..count)
+        .map(|_| {
+            let place = guicheng.choose(&mut rng).expect("places");
+            let opened = now - rng.gen_range(0..3_600_000_000_i64);
+            (case_seed(place, Tier::Town, item, opened, &mut rng), opened)
+        })
+        .collect();
+    let started = Instant::now();
+    let ids = open_cases(&mut state.pool.get()?, &seeds)?;
+    Ok(Seeded {
+        lines: vec![format!(
+            "{} open {} cases (fire) at the 桂城 town centre in {:.1} s",
+            thousands(ids.len() as f64),
+            item.code,
+            started.elapsed().as_secs_f64()
+        )],
+        case_ids: ids,
+        ..Seeded::default()
+    })
+}
+
+/// `--library` generated enterprises stored through the enterprise store, placed in the
+/// demo map's cells as `gridpatrol generate` places them; then the licence checks to send.
+fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
+    use chrono::Datelike;
+    use gridpatrol::enterprises::generator::{self, Area};
+    use gridpatrol::enterprises::import::{EnterpriseRecord, LicenceRecord};
+    if opts.library == 0 {
+        bail!("check needs a library: --library must be at least 1");
+    }
+    let mut conn = state.pool.get()?;
+    let areas: Vec<Area> = gridpatrol::grid::store::live_regions(&mut conn)?
+        .into_iter()
+        .filter(|r| r.level == "cell")
+        .filter_map(|r| {
+            let geometry: Value = serde_json::from_str(&r.geometry).ok()?;
+            let ring = geometry["coordinates"][0].as_array()?.clone();
+            let xs: Vec<f64> = ring.iter().filter_map(|p| p[0].as_f64()).collect();
+            let ys: Vec<f64> = ring.iter().filter_map(|p| p[1].as_f64()).collect();
+            Some(Area {
+                cell_code: r.code,
+                min_lon: xs.iter().copied().fold(f64::MAX, f64::min),
+                min_lat: ys.iter().copied().fold(f64::MAX, f64::min),
+                max_lon: xs.iter().copied().fold(f64::MIN, f64::max),
+                max_lat: ys.iter().copied().fold(f64::MIN, f64::max),
+            })
+        })
+        .collect();
+    if areas.is_empty() {
+        bail!("the database has no cells to place enterprises in");
+    }
+    let today = chrono::Utc::now()
+        .with_timezone(&gridpatrol::clock::district_zone())
+        .date_naive();
+    let started = Instant::now();
+    let library = generator::generate(
+        LIBRARY_SEED,
+        opts.library,
+        &areas,
+        (today.year(), today.month(), today.day()),
+    );
+    let records: Vec<EnterpriseRecord> = library
+        .iter()
+        .map(|(e, licences)| EnterpriseRecord {
+            uscc: e.uscc.clone(),
+            name: e.name.clone(),
+            legal_representative: e.legal_representative.clone(),
+            legal_rep_id_number: e.legal_rep_id_number.clone(),
+            phone: e.phone.clone(),
+            address: e.address.clone(),
+            lon: e.lon,
+            lat: e.lat,
+            status: e.status.to_string(),
+            registered_on: e.registered_on.clone(),
+            place_kind: Some(e.place_kind.to_string()),
+            licences: licences
+                .iter()
+                .map(|l| LicenceRecord {
+                    uscc: l.uscc.clone(),
+                    kind: l.kind.to_string(),
+                    number: l.number.clone(),
+                    valid_from: l.valid_from.clone(),
+                    valid_to: l.valid_to.clone(),
+                    status: l.status.to_string(),
+                })
+                .collect(),
+        })
+        .collect();
+    let generated = started.elapsed();
+    let storing = Instant::now();
+    let summary =
+        gridpatrol::enterprises::store::upsert(&mut conn, &records, &state.cells.load(), |_| {})?;
+    let stored = storing.elapsed();
+
+    // The checks: 70% a library enterprise's USCC, 10% one of its food business licences
+    // (with kind=food_business), 10% a USCC with one character changed, 10% a well-formed
+    // USCC the library does not hold; all seen at the enterprise's registered location.
+    let food: Vec<(&str, f64, f64)> = library
+        .iter()
+        .flat_map(|(e, ls)| {
+            ls.iter()
+                .filter(|l| l.kind == "food_business")
+                .map(move |l| (l.number.as_str(), e.lon, e.lat))
+        })
+        .collect();
+    let mut rng = rand::thread_rng();
+    let mut mix = [0usize; 4];
+    let probes = (0..CHECK_PROBES)
+        .map(|_| {
+            let (e, _) = library.choose(&mut rng).expect("a library");
+            let roll = rng.gen_range(0..100);
+            let (class, number, kind, lon, lat) = match roll {
+                70..=79 if !food.is_empty() => {
+                    let &(number, lon, lat) = food.choose(&mut rng).expect("food");
+                    (1, number.to_string(), "&kind=food_business", lon, lat)
+                }
+                80..=89 => (2, corrupt(&e.uscc, &mut rng), "", e.lon, e.lat),
+                90.. => (3, unknown_uscc(&mut rng), "", e.lon, e.lat),
+                _ => (0, e.uscc.clone(), "", e.lon, e.lat),
+            };
+            mix[class] += 1;
+            format!("/api/v1/licenses/check?number={number}{kind}&lon={lon:.7}&lat={lat:.7}")
+        })
+        .collect();
+    Ok(Seeded {
+        lines: vec![
+            format!(
+                "enterprise library: {} enterprises ({} licences) generated in {:.1} s, \
+                 stored through the enterprise store in {:.1} s ({} inserted, {} updated, {} \
+                 refused)",
+                thousands(library.len() as f64),
+                thousands(summary.licences as f64),
+                generated.as_secs_f64(),
+                stored.as_secs_f64(),
+                thousands(summary.inserted as f64),
+                thousands(summary.updated as f64),
+                summary.refused
+            ),
+            format!(
+                "{} distinct checks: {} library USCCs, {} food business licences, {} USCCs \
+                 with one character changed, {} unknown well-formed USCCs",
+                thousands(CHECK_PROBES as f64),
+                mix[0],
+                mix[1],
+                mix[2],
+                mix[3]
+            ),
+        ],
+        probes,
+        ..Seeded::default()
+    })
+}
+
+/// `number` with one character replaced by another of the USCC character set.
+fn corrupt(number: &str, rng: &mut impl Rng) -> String {
+    let mut chars = number.as_bytes().to_vec();
+    let at = rng.gen_range(0..chars.len());
+    let was = chars[at];
+    while chars[at] == was {
+        chars[at] = *USCC_CHARS.choose(rng).expect("charset");
+    }
+    String::from_utf8(chars).expect("ASCII")
+}
+
+/// A well-formed USCC of a Nanhai enterprise (both check characters right) that the
+/// library almost surely does not hold.
+fn unknown_uscc(rng: &mut impl Rng) -> String {
+    loop {
+        let body: String = (0..8)
+            .map(|_| char::from(b'0' + rng.gen_range(0..10)))
+            .collect();
+        let Some(org_check) = org_check_char(&body) else {
+            continue;
+        };
+        let first17 = format!("91440605{body}{org_check}");
+        if let Some(check) = uscc_check_char(&first17) {
+            return format!("{first17}{check}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios on the prepared data
+
+/// GET /api/v1/licenses/check of the prepared mix, as every demo inspector in turn.
+struct Check {
+    urls: Vec<String>,
+    inspectors: Vec<HeaderValue>,
+    verdicts: Mutex<BTreeMap<String, u64>>,
+}
+
+/// The `"verdict":"..."` of a check's answer, without parsing the whole JSON.
+fn verdict_of(body: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"verdict\":\"";
+    let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let end = body[at..].iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&body[at..at + end]).ok()
+}
+
+impl Scenario for Check {
+    const NAME: &'static str = "check";
+    const PER_CORE: bool = true;
+
+    async fn prepare(ctx: &Ctx, _: &Opts) -> anyhow::Result<Self> {
+        let probes = std::mem::take(&mut ctx.seeded.lock().expect("seeded").probes);
+        if probes.is_empty() {
+            bail!("no licence checks were prepared");
+        }
+        let mut inspectors = Vec::new();
+        for user in demo_users()?
+            .into_iter()
+            .filter(|u| u.username.starts_with("insp-"))
+        {
+            inspectors.push(ctx.login(&user.username, &user.password).await?);
+        }
+        if inspectors.is_empty() {
+            bail!("the demo district has no inspectors");
+        }
+        println!("check: {} inspectors logged in", inspectors.len());
+        Ok(Check {
+            urls: probes.iter().map(|p| ctx.url(p)).collect(),
+            inspectors,
+            verdicts: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn request(&self, ctx: &Ctx, task: usize, i: u64) -> RequestBuilder {
+        let k = (i as usize).wrapping_mul(7919).wrapping_add(task * 104_729) % self.urls.len();
+        ctx.client(task).get(&self.urls[k]).header(
+            AUTHORIZATION,
+            self.inspectors[task % self.inspectors.len()].clone(),
+        )
+    }
+
+    fn observe(&self, _: usize, status: u16, body: &[u8]) {
+        if !(200..300).contains(&status) {
+            return;
+        }
+        let verdict = verdict_of(body).unwrap_or("(none)");
+        let mut verdicts = self.verdicts.lock().expect("verdicts");
+        match verdicts.get_mut(verdict) {
+            Some(n) => *n += 1,
+            None => {
+                verdicts.insert(verdict.to_string(), 1);
+            }
+        }
+    }
+
+    fn summary(&self) -> Vec<String> {
+        let verdicts = self.verdicts.lock().expect("verdicts");
+        let total: u64 = verdicts.values().sum();
+        let mut by_count: Vec<(&String, &u64)> = verdicts.iter().collect();
+        by_count.sort_by_key(|v| std::cmp::Reverse(*v.1));
+        let shares: Vec<String> = by_count
+            .iter()
+            .map(|(v, n)| format!("{v} {:.1}%", 100.0 * **n as f64 / total.max(1) as f64))
+            .collect();
+        vec![format!(
+            "verdicts (warm-up and runs, {} answers): {}",
+            thousands(total as f64),
+            shares.join(", ")
+        )]
+    }
+}
+
+/// Pages of the 桂城 centre's queue by due time walked in `QueueByDue::prepare`.
+const QUEUE_PAGES: usize = 50;
+
+/// The two 桂城 town dispatchers' Authorization headers.
+async fn guicheng_dispatchers(ctx: &Ctx) -> anyhow::Result<Vec<HeaderValue>> {
+    let users = demo_users()?;
+    let mut out = Vec::new();
+    for name in ["disp-guicheng-1", "disp-guicheng-2"] {
+        let user = users
+            .iter()
+            .find(|u| u.username == name)
+            .with_context(|| format!("no demo user {name}"))?;
+        out.push(ctx.login(&user.username, &user.password).await?);
+    }
+    Ok(out)
+}
+
+/// GET /api/v1/cases?queue=mine&limit=100 (the first page, oldest first) as the 桂城 town
+/// dispatchers.
+struct Queue {
+    url: String,
+    dispatchers: Vec<HeaderValue>,
+}
+
+impl Scenario for Queue {
+    const NAME: &'static str = "queue";
+    /// A latency goal: a town centre has a few dispatchers, not dozens.
+    const DEFAULT_CLIENTS: usize = 8;
+
+    async fn prepare(ctx: &Ctx, _: &Opts) -> anyhow::Result<Self> {
+        let dispatchers = guicheng_dispatchers(ctx).await?;
+        let path = "/api/v1/cases?queue=mine&limit=100";
+        let page = ctx.get_json(path, &dispatchers[0]).await?;
+        let items = page["items"].as_array().map_or(0, Vec::len);
+        if items != 100 {
+            bail!("the first page of the 桂城 queue holds {items} cases, not 100");
+        }
+        println!(
+            "queue: {path}: 100 cases a page, next_cursor {}",
+            page["next_cursor"]
+        );
+        Ok(Queue {
+            url: ctx.url(path),
+            dispatchers,
+        })
+    }
+
+    fn request(&self, ctx: &Ctx, task: usize, _: u64) -> RequestBuilder {
+        ctx.client(task).get(&self.url).header(
+            AUTHORIZATION,
+            self.dispatchers[task % self.dispatchers.len()].clone(),
+        )
+    }
+}
+
+/// GET /api/v1/cases?queue=mine&limit=100&sort=due_at&cursor=... (pages 2 to QUEUE_PAGES
+/// of the 桂城 queue by due time) as the 桂城 town dispatchers.
+struct QueueByDue {
+    urls: Vec<String>,
+    dispatchers: Vec<HeaderValue>,
+}
+
+impl Scenario for QueueByDue {
+    const NAME: &'static str = "queue-due-cursor";
+    const DEFAULT_CLIENTS: usize = 8;
+
+    async fn prepare(ctx: &Ctx, _: &Opts) -> anyhow::Result<Self> {
+        let dispatchers = guicheng_dispatchers(ctx).await?;
+        let base = ctx.url("/api/v1/cases");
+        let params = |cursor: Option<&str>| -> anyhow::Result<reqwest::Url> {
+            let mut pairs = vec![("queue", "mine"), ("limit", "100"), ("sort", "due_at")];
+            if let Some(c) = cursor {
+                pairs.push(("cursor", c));
+            }
+            Ok(reqwest::Url::parse_with_params(&base, &pairs)?)
+        };
+        let mut urls = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..QUEUE_PAGES {
+            let url = params(cursor.as_deref())?;
+            if cursor.is_some() {
+                urls.push(url.to_string());
+            }
+            let path = &url.as_str()[ctx.base.len()..];
+            let page = ctx.get_json(path, &dispatchers[0]).await?;
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        if urls.is_empty() {
+            bail!("the 桂城 queue by due time has a single page");
+        }
+        println!(
+            "queue-due-cursor: pages 2 to {} of the queue by due time, 100 cases each",
+            urls.len() + 1
+        );
+        Ok(QueueByDue { urls, dispatchers })
+    }
+
+    fn request(&self, ctx: &Ctx, task: usize, i: u64) -> RequestBuilder {
+        let k = (i as usize).wrapping_mul(7919).wrapping_add(task * 104_729) % self.urls.len();
+        ctx.client(task).get(&self.urls[k]).header(
+            AUTHORIZATION,
+            self.dispatchers[task % self.dispatchers.len()].clone(),
+        )
+    }
+}
+
+/// Where one cycles client is: its case and the step it sends next.
+#[derive(Default)]
+struct CycleTask {
+    case: i64,
+    /// 0 claim, 1 dispatch, 2 start, 3 resolve.
+    step: usize,
+    /// The step of the request in flight.
+    sent: usize,
+}
+
+/// claim (a 桂城 town dispatcher) → dispatch to fire (the same dispatcher) → start →
+/// resolve with a note and a photo (hdl-guicheng-fire), each client on its own cases. The
+/// goal counts claim + dispatch + resolve; our life cycle needs `start` before `resolve`,
+/// so one cycle is 4 requests. After an error answer the client moves on to a new case.
+struct Cycles {
+    base: String,
+    dispatchers: Vec<HeaderValue>,
+    handler: HeaderValue,
+    cases: Vec<i64>,
+    next_case: AtomicUsize,
+    tasks: Vec<Mutex<CycleTask>>,
+    completed: AtomicU64,
+    abandoned: AtomicU64,
+    reused: AtomicU64,
+    /// (window, seconds, cycles completed before it).
+    windows: Mutex<Vec<(usize, u64, u64)>>,
+}
+
+impl Scenario for Cycles {
+    const NAME: &'static str = "cycles";
+    const REQUESTS_PER_CYCLE: usize = 4;
+
+    async fn prepare(ctx: &Ctx, opts: &Opts) -> anyhow::Result<Self> {
+        let cases = std::mem::take(&mut ctx.seeded.lock().expect("seeded").case_ids);
+        if cases.is_empty() {
+            bail!("no cases were prepared");
+        }
+        let dispatchers = guicheng_dispatchers(ctx).await?;
+        let handler = demo_users()?
+            .into_iter()
+            .find(|u| u.username == "hdl-guicheng-fire")
+            .context("no demo user hdl-guicheng-fire")?;
+        let handler = ctx.login(&handler.username, &handler.password).await?;
+        let tasks = opts.clients.unwrap_or(Self::DEFAULT_CLIENTS);
+        println!(
+            "cycles: {} prepared cases; one cycle = claim + dispatch + start + resolve \
+             (4 requests: the life cycle needs start before resolve)",
+            thousands(cases.len() as f64)
+        );
+        Ok(Cycles {
+            base: ctx.url("/api/v1/cases/"),
+            dispatchers,
+            handler,
+            cases,
+            next_case: AtomicUsize::new(0),
+            tasks: (0..tasks)
+                .map(|_| Mutex::new(CycleTask::default()))
+                .collect(),
+            completed: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            reused: AtomicU64::new(0),
+            windows: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn before_window(&mut self, window: usize, seconds: u64) {
+        let done = self.completed.load(Ordering::Relaxed);
+        self.windows
+            .get_mut()
+            .expect("windows")
+            .push((window, seconds, done));
+    }
+
+    fn request(&self, ctx: &Ctx, task: usize, _: u64) -> RequestBuilder {
+        let mut state = self.tasks[task % self.tasks.len()]
+            .lock()
+            .expect("cycle task");
+        if state.step == 0 {
+            let k = self.next_case.fetch_add(1, Ordering::Relaxed);
+            if k >= self.cases.len() {
+                self.reused.fetch_add(1, Ordering::Relaxed);
+            }
+            state.case = self.cases[k % self.cases.len()];
+        }
+        let (id, step) = (state.case, state.step);
+        state.sent = step;
+        state.step = (step + 1) % Self::REQUESTS_PER_CYCLE;
+        drop(state);
+        let client = ctx.client(task);
+        let dispatcher = self.dispatchers[task % self.dispatchers.len()].clone();
+        let actions = format!("{}{id}/actions", self.base);
+        match step {
+            0 => client
+                .post(format!("{}{id}/claim", self.base))
+                .header(AUTHORIZATION, dispatcher),
+            1 => client
+                .post(actions)
+                .header(AUTHORIZATION, dispatcher)
+                .json(&json!({"action": "dispatch", "department": "fire"})),
+            2 => client
+                .post(actions)
+                .header(AUTHORIZATION, self.handler.clone())
+                .json(&json!({"action": "start"})),
+            _ => {
+                let photo = hex::encode(Sha256::digest(id.to_be_bytes()));
+                client
+                    .post(actions)
+                    .header(AUTHORIZATION, self.handler.clone())
+                    .json(&json!({"action": "resolve", "note": "已清理通道", "photos": [photo]}))
+            }
+        }
+    }
+
+    fn observe(&self, task: usize, status: u16, _: &[u8]) {
+        let mut state = self.tasks[task % self.tasks.len()]
+            .lock()
+            .expect("cycle task");
+        if (200..300).contains(&status) {
+            if state.sent == Self::REQUESTS_PER_CYCLE - 1 {
+                self.completed.fetch_add(1, Ordering::Relaxed);
+            }
+        } else if state.step != 0 {
+            // The case is stuck: start the next request on a fresh one.
+            state.step = 0;
+            self.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn summary(&self) -> Vec<String> {
+        let windows = self.windows.lock().expect("windows");
+        let done = self.completed.load(Ordering::Relaxed);
+        let mut parts = Vec::new();
+        for (k, &(window, seconds, before)) in windows.iter().enumerate() {
+            let after = windows.get(k + 1).map_or(done, |w| w.2);
+            let label = if window == 0 {
+                "warm-up".to_string()
+            } else {
+                format!("run {window}")
+            };
+            parts.push(format!(
+                "{label} {} ({}/s)",
+                thousands((after - before) as f64),
+                thousands((after - before) as f64 / seconds.max(1) as f64)
+            ));
+        }
+        let mut lines = vec![
+            format!(
+                "cycles resolved (claim, dispatch, start, resolve all 2xx): {}",
+                parts.join(", ")
+            ),
+            format!(
+                "cases used: {} of {} prepared; cycles broken off by an error answer: {}",
+                thousands(self.next_case.load(Ordering::Relaxed) as f64),
+                thousands(self.cases.len() as f64),
+                self.abandoned.load(Ordering::Relaxed)
+            ),
+        ];
+        let reused = self.reused.load(Ordering::Relaxed);
+        if reused > 0 {
+            lines.push(format!(
+                "WARNING: the prepared cases ran out {reused} times (those cycles failed): \
+                 raise --cycle-cases"
+            ));
+        }
+        lines
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // The driver
 
 #[derive(Default)]
@@ -1194,9 +2055,10 @@ async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyho
         Arc::get_mut(&mut scenario)
             .expect("no client task holds the scenario between windows")
             .before_window(w, seconds);
-        let before = CpuSample::take();
+        let processes = ctx.pg_url.as_deref().map(pg_processes).unwrap_or_default();
+        let before = CpuSample::take(&processes);
         let result = window(ctx, &scenario, &mut next, Duration::from_secs(seconds)).await;
-        if let (Some(before), Some(after)) = (before, CpuSample::take()) {
+        if let (Some(before), Some(after)) = (before, CpuSample::take(&processes)) {
             if w > 0 {
                 cpu.add(&before, &after);
             }
@@ -1216,6 +2078,13 @@ async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyho
     }
     let med = median_of(&runs);
     println!("  median: {}", line(S::UNIT, &med));
+    if S::REQUESTS_PER_CYCLE > 0 {
+        println!(
+            "          {} cycles/s ({} requests each)",
+            thousands(med.rate / S::REQUESTS_PER_CYCLE as f64),
+            S::REQUESTS_PER_CYCLE
+        );
+    }
     if S::PER_CORE {
         println!(
             "          {:.1} {}/s per core ({} cores, shared with the load generator)",
@@ -1224,17 +2093,30 @@ async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyho
             ctx.cores
         );
     }
-    if let Some(text) = cpu.describe(ctx.cores) {
+    if let Some((text, outside)) = cpu.describe(ctx.cores) {
         println!("     CPU: {text}");
+        // Loopback networking costs the kernel some 10% by itself; much more means that
+        // something else ran on the machine meanwhile.
+        if outside > DISTURBED_PCT {
+            println!(
+                "          WARNING: {outside:.0}% of a core went to other processes: these \
+                 figures are disturbed; run again on a quiet machine"
+            );
+        }
     }
     let measured: f64 = runs.iter().map(|r| r.rate * plan.seconds as f64).sum();
-    if let Some((server_us, load_us)) = cpu.per_request(measured) {
+    if let Some((server_us, pg_us, load_us)) = cpu.per_request(measured) {
         // Less noisy than throughput on a shared machine: what one request costs.
+        let pg = if ctx.pg_url.is_some() {
+            format!(", PostgreSQL {pg_us:.0} µs")
+        } else {
+            String::new()
+        };
         println!(
-            "          CPU per {}: server threads {server_us:.0} µs ({} per server \
-             CPU-second), load generator {load_us:.0} µs",
+            "          CPU per {}: server {server_us:.0} µs{pg} ({} per CPU-second of \
+             both), load generator {load_us:.0} µs",
             S::UNIT.trim_end_matches('s'),
-            thousands(1e6 / server_us)
+            thousands(1e6 / (server_us + pg_us))
         );
     }
     for extra in scenario.summary() {
@@ -1251,18 +2133,23 @@ async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyho
 
 /// The ceiling, then scenario `S`, then the ratio and a table row for BENCHMARKS.md.
 async fn bench<S: Scenario>(opts: &Opts, service: &Service, cores: usize) -> anyhow::Result<()> {
+    bench_two::<S, S>(opts, service, cores).await
+}
+
+/// The ceiling, then scenario `S` and, when it is another one, `T` (a variant measured on
+/// the same server and data), then the ratios and table rows for BENCHMARKS.md.
+async fn bench_two<S: Scenario, T: Scenario>(
+    opts: &Opts,
+    service: &Service,
+    cores: usize,
+) -> anyhow::Result<()> {
     let plan = Plan {
         clients: opts.clients.unwrap_or(S::DEFAULT_CLIENTS),
         warmup: opts.warmup,
         seconds: opts.seconds,
         runs: opts.runs,
     };
-    let ctx = Arc::new(Ctx::new(
-        &service.base,
-        opts.client_mode,
-        plan.clients,
-        cores,
-    )?);
+    let ctx = Arc::new(Ctx::new(service, opts.client_mode, plan.clients, cores)?);
     println!("{}", service.describe);
     println!(
         "load generator: {} runtime thread(s), {} client(s) ({:?}), {} cores on this machine",
@@ -1272,36 +2159,81 @@ async fn bench<S: Scenario>(opts: &Opts, service: &Service, cores: usize) -> any
         cores
     );
     let ceiling = measure::<Healthz>(&ctx, opts, &plan).await?;
-    let figures = if S::NAME == Healthz::NAME {
-        ceiling
+    let mut rows = Vec::new();
+    if S::NAME == Healthz::NAME {
+        rows.push(Row::of::<Healthz>(ceiling));
     } else {
-        measure::<S>(&ctx, opts, &plan).await?
-    };
-    let ratio = figures.rate / ceiling.rate;
+        rows.push(Row::of::<S>(measure::<S>(&ctx, opts, &plan).await?));
+        if T::NAME != S::NAME {
+            rows.push(Row::of::<T>(measure::<T>(&ctx, opts, &plan).await?));
+        }
+    }
+    println!();
+    for row in &rows {
+        let ratio = row.figures.rate / ceiling.rate;
+        println!(
+            "{} / healthz throughput: {:.3} ({} / {} per second)",
+            row.name,
+            ratio,
+            thousands(row.figures.rate),
+            thousands(ceiling.rate)
+        );
+        if row.per_cycle > 0 {
+            println!(
+                "{}: {} cycles/s ({} requests each)",
+                row.name,
+                thousands(row.figures.rate / row.per_cycle as f64),
+                row.per_cycle
+            );
+        }
+    }
     println!(
-        "\n{} / healthz throughput: {:.3} ({} / {} per second)",
-        S::NAME,
-        ratio,
-        thousands(figures.rate),
-        thousands(ceiling.rate)
-    );
-    println!(
-        "\n| scenario | backend | clients | {}/s (median) | p50 | p99 | healthz req/s | ratio |",
-        S::UNIT
+        "\n| scenario | backend | clients | rate/s (median) | p50 | p99 | healthz req/s | ratio |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {} | {} | {} | {} | {} | {} | {} | {:.3} |",
-        S::NAME,
-        opts.backend.name(),
-        plan.clients,
-        thousands(figures.rate),
-        ms(figures.p50_ms),
-        ms(figures.p99_ms),
-        thousands(ceiling.rate),
-        ratio
-    );
+    for row in &rows {
+        let f = &row.figures;
+        let mut rate = format!("{} {}", thousands(f.rate), row.unit);
+        if row.per_cycle > 0 {
+            let _ = write!(
+                rate,
+                " = {} cycles ({} requests each)",
+                thousands(f.rate / row.per_cycle as f64),
+                row.per_cycle
+            );
+        }
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.3} |",
+            row.name,
+            opts.backend.name(),
+            plan.clients,
+            rate,
+            ms(f.p50_ms),
+            ms(f.p99_ms),
+            thousands(ceiling.rate),
+            f.rate / ceiling.rate
+        );
+    }
     Ok(())
+}
+
+/// One measured scenario, for the closing lines.
+struct Row {
+    name: &'static str,
+    unit: &'static str,
+    per_cycle: usize,
+    figures: Figures,
+}
+
+impl Row {
+    fn of<S: Scenario>(figures: Figures) -> Row {
+        Row {
+            name: S::NAME,
+            unit: S::UNIT,
+            per_cycle: S::REQUESTS_PER_CYCLE,
+            figures,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1336,8 +2268,54 @@ fn thread_group(comm: &str) -> &'static str {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct PgProcess {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    backend: bool,
+}
+
+const PG_BACKENDS: &str = "PostgreSQL backends";
+const PG_WAL: &str = "PostgreSQL WAL writer and checkpointer";
+
+/// The PostgreSQL processes working for the bench database: its backends (the server's
+/// pool) and the cluster's WAL writer, checkpointer and background writer.
+fn pg_processes(url: &str) -> Vec<(u32, &'static str)> {
+    let Ok(mut conn) = PgConnection::establish(url) else {
+        return Vec::new();
+    };
+    diesel::sql_query(
+        "SELECT pid, datname IS NOT NULL AS backend FROM pg_stat_activity \
+         WHERE pid <> pg_backend_pid() AND (datname = current_database() \
+         OR backend_type IN ('walwriter', 'checkpointer', 'background writer'))",
+    )
+    .load::<PgProcess>(&mut conn)
+    .unwrap_or_default()
+    .into_iter()
+    .filter_map(|p| {
+        let group = if p.backend { PG_BACKENDS } else { PG_WAL };
+        Some((u32::try_from(p.pid).ok()?, group))
+    })
+    .collect()
+}
+
+/// utime + stime of a /proc/.../stat line, and the command name in it.
+fn stat_ticks(text: &str) -> Option<(&str, u64)> {
+    let (open, close) = (text.find('(')?, text.rfind(')')?);
+    let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the comm.
+    let ticks = fields
+        .get(11..13)?
+        .iter()
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Some((&text[open + 1..close], ticks))
+}
+
 impl CpuSample {
-    fn take() -> Option<CpuSample> {
+    /// This process's threads, and `processes` (other processes, with their group).
+    fn take(processes: &[(u32, &'static str)]) -> Option<CpuSample> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         let cpu: Vec<u64> = stat
             .lines()
@@ -1354,17 +2332,17 @@ impl CpuSample {
             let Ok(text) = std::fs::read_to_string(task.path().join("stat")) else {
                 continue;
             };
-            let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
+            if let Some((comm, ticks)) = stat_ticks(&text) {
+                *threads.entry(thread_group(comm)).or_default() += ticks;
+            }
+        }
+        for &(pid, group) in processes {
+            let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
                 continue;
             };
-            let comm = &text[open + 1..close];
-            let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
-            // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the comm.
-            let ticks: u64 = fields
-                .get(11..13)
-                .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
-                .unwrap_or(0);
-            *threads.entry(thread_group(comm)).or_default() += ticks;
+            if let Some((_, ticks)) = stat_ticks(&text) {
+                *threads.entry(group).or_default() += ticks;
+            }
         }
         Some(CpuSample {
             at: Instant::now(),
@@ -1396,21 +2374,22 @@ impl CpuUse {
 
     /// "HTTP workers 80%, ..." in percent of one core (100% = one core busy), assuming the
     /// kernel's usual 100 ticks per second.
-    /// Microseconds of CPU per request: this process's threads other than the load
-    /// generator (the server; PostgreSQL's own processes are not counted), and the load
-    /// generator's.
-    fn per_request(&self, requests: f64) -> Option<(f64, f64)> {
+    /// Microseconds of CPU per request: the server's threads in this process, the
+    /// PostgreSQL processes serving it (none on SQLite), and the load generator.
+    fn per_request(&self, requests: f64) -> Option<(f64, f64, f64)> {
         if requests < 1.0 || self.threads.is_empty() {
             return None;
         }
-        let load = self.threads.get("load generator").copied().unwrap_or(0);
-        let server: u64 = self.threads.values().sum::<u64>() - load;
+        let of = |group: &str| self.threads.get(group).copied().unwrap_or(0);
+        let (load, pg) = (of("load generator"), of(PG_BACKENDS) + of(PG_WAL));
+        let server = self.threads.values().sum::<u64>() - load - pg;
         // 100 ticks per second: one tick is 10,000 µs.
         let us = |ticks: u64| ticks as f64 * 10_000.0 / requests;
-        Some((us(server), us(load)))
+        Some((us(server), us(pg), us(load)))
     }
 
-    fn describe(&self, cores: usize) -> Option<String> {
+    /// The account as text, and the share of CPU (in % of one core) that went elsewhere.
+    fn describe(&self, cores: usize) -> Option<(String, f64)> {
         if self.seconds <= 0.0 || self.total == 0 {
             return None;
         }
@@ -1426,9 +2405,9 @@ impl CpuUse {
         let outside = (machine - pct(mine)).max(0.0);
         let _ = write!(
             text,
-            "other processes (PostgreSQL, other jobs) and kernel {outside:.0}%; machine busy {machine:.0}% of {}%",
+            "other processes and kernel {outside:.0}%; machine busy {machine:.0}% of {}%",
             cores * 100
         );
-        Some(text)
+        Some((text, outside))
     }
 }

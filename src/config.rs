@@ -76,6 +76,11 @@ pub struct ServeConfig {
     #[arg(long, env = "GRIDPATROL_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: i64,
 
+    /// How long, in milliseconds, a process may reuse a token lookup (0: never). A token
+    /// revoked on another server process works there for at most this long.
+    #[arg(long, env = "GRIDPATROL_TOKEN_CACHE_MS", default_value_t = 2000)]
+    pub token_cache_ms: u64,
+
     /// Largest accepted JSON body, in bytes (larger answers 413).
     #[arg(long, env = "GRIDPATROL_JSON_LIMIT", default_value_t = 1024 * 1024)]
     pub json_limit: usize,

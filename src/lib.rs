@@ -65,6 +65,8 @@ pub struct AppState {
     pub photos: photos::store::PhotoFiles,
     pub settings: Settings,
     pub decoy_hash: String,
+    /// Who holds a token, for a second or two (see auth::cache for the bound).
+    pub tokens: auth::cache::TokenCache,
 }
 
 impl AppState {
@@ -160,6 +162,7 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
             escalation_grace_secs: config.escalation_grace_secs,
         },
         decoy_hash: auth::password::decoy_hash(config.storage.argon2_memory_kib),
+        tokens: auth::cache::TokenCache::new(Duration::from_millis(config.token_cache_ms)),
     }))
 }
 

@@ -121,12 +121,14 @@ pub async fn login(
     responses((status = 204, description = "token revoked"), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn logout(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+    let hash = who.token_hash.clone();
     state
         .db(move |conn| {
             store::revoke_session(conn, &who.token_hash, crate::clock::now())?;
             Ok(())
         })
         .await?;
+    state.tokens.forget(&hash);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -159,13 +161,19 @@ impl FromRequest for Principal {
                 ApiError::unauthorized("missing bearer token: log in at /api/v1/auth/login")
             })?;
             let hash = password::token_hash(&token);
-            state
+            if let Some(principal) = state.tokens.get(&hash) {
+                return Ok(principal);
+            }
+            let key = hash.clone();
+            let (principal, expires_at) = state
                 .db(move |conn| {
-                    store::principal_by_token(conn, &hash, crate::clock::now())?.ok_or_else(|| {
+                    store::principal_by_token(conn, &key, crate::clock::now())?.ok_or_else(|| {
                         ApiError::unauthorized("token unknown, expired or revoked: log in again")
                     })
                 })
-                .await
+                .await?;
+            state.tokens.put(hash, principal.clone(), expires_at);
+            Ok(principal)
         })
     }
 }

@@ -58,19 +58,26 @@ pub fn create_session(
     Ok(())
 }
 
-/// The principal of a live session (not expired, not revoked, user active).
-pub fn principal_by_token(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<Option<Principal>> {
-    let found: Option<UserRow> = db_run!(conn, |c| sessions::table
+/// The principal of a live session (not expired, not revoked, user active), with the
+/// session's expiry.
+pub fn principal_by_token(
+    conn: &mut Conn,
+    hash: &str,
+    now: i64,
+) -> QueryResult<Option<(Principal, i64)>> {
+    let found: Option<(UserRow, i64)> = db_run!(conn, |c| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(hash))
         .filter(sessions::expires_at.gt(now))
         .filter(sessions::revoked_at.is_null())
         .filter(users::active.eq(true))
-        .select(UserRow::as_select())
+        .select((UserRow::as_select(), sessions::expires_at))
         .load(c))?
     .into_iter()
     .next();
-    let Some(user) = found else { return Ok(None) };
+    let Some((user, expires_at)) = found else {
+        return Ok(None);
+    };
     let Some(role) = Role::parse(&user.role) else {
         return Ok(None);
     };
@@ -79,16 +86,19 @@ pub fn principal_by_token(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<
     } else {
         Vec::new()
     };
-    Ok(Some(Principal {
-        user_id: user.id,
-        username: user.username,
-        display_name: user.display_name,
-        role,
-        region_code: user.region_code,
-        department: user.department_code,
-        cells,
-        token_hash: hash.to_string(),
-    }))
+    Ok(Some((
+        Principal {
+            user_id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            role,
+            region_code: user.region_code,
+            department: user.department_code,
+            cells,
+            token_hash: hash.to_string(),
+        },
+        expires_at,
+    )))
 }
 
 pub fn revoke_session(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<usize> {

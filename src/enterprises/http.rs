@@ -122,24 +122,24 @@ pub async fn check_licence(
         .clone()
         .unwrap_or_else(|| "on-site licence check".into());
     let today = check::today();
+    // The lookup reads on the pool; only the audit record goes through the writer, which
+    // on SQLite is one thread for the whole process.
+    let number = q.number.clone();
+    let checked = state
+        .db(move |conn| Ok(check::run(conn, &number, kind, &seen, whole, &today)?))
+        .await?;
+    let lookup = Lookup {
+        action: "check",
+        resource: format!("licence:{}", checked.answer.number),
+        query: json!({"number": q.number, "kind": q.kind, "lon": q.lon, "lat": q.lat, "name": q.name}),
+        result_count: checked.enterprise.is_some() as i32,
+        purpose,
+    };
+    // The answer leaves only once its trace is committed.
     state
-        .write(move |conn| {
-            let checked = check::run(conn, &q.number, kind, &seen, whole, &today)?;
-            audit::record(
-                conn,
-                &who,
-                device.0.as_deref(),
-                &[Lookup {
-                    action: "check",
-                    resource: format!("licence:{}", checked.answer.number),
-                    query: json!({"number": q.number, "kind": q.kind, "lon": q.lon, "lat": q.lat, "name": q.name}),
-                    result_count: checked.enterprise.is_some() as i32,
-                    purpose,
-                }],
-            )?;
-            Ok(web::Json(checked.answer))
-        })
-        .await
+        .write(move |conn| Ok(audit::record(conn, &who, device.0.as_deref(), &[lookup])?))
+        .await?;
+    Ok(web::Json(checked.answer))
 }
 
 fn required_purpose(purpose: Option<String>) -> ApiResult<String> {

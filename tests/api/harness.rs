@@ -57,6 +57,7 @@ pub fn default_config(database_url: String, data_dir: PathBuf) -> ServeConfig {
         demo_cases: false,
         workers: Some(2),
         token_ttl_hours: 12,
+        token_cache_ms: 2000,
         json_limit: 1024 * 1024,
         photo_limit: 15 * 1024 * 1024,
         map_refresh_secs: 1,

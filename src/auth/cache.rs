@@ -1,0 +1,98 @@
+//! A short-lived cache of who holds a token, so that a busy handheld or dispatch screen
+//! does not cost a database round trip on every request (measured: the token lookup was
+//! most of a cheap request's server time).
+//!
+//! It is a cache, not state: an entry lives at most `ttl` (default 2 s, 0 turns it off)
+//! and never past the token's expiry. Logging out forgets the token here at once; another
+//! server process behind the same load balancer may honour a revoked token for at most
+//! `ttl` more — the bound this trade buys its speed with, documented in the README.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use crate::auth::Principal;
+
+/// Past this many entries the cache is emptied rather than grown: a flood of distinct
+/// tokens (or forged ones, which are never cached) cannot make it hold much memory.
+const MAX_ENTRIES: usize = 20_000;
+
+pub struct TokenCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Principal, Instant, i64)>>,
+}
+
+impl TokenCache {
+    pub fn new(ttl: Duration) -> TokenCache {
+        TokenCache {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The principal behind a token hash, if seen within the TTL and not expired.
+    pub fn get(&self, hash: &str) -> Option<Principal> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.read().ok()?;
+        let (principal, fetched, expires_at) = entries.get(hash)?;
+        (fetched.elapsed() < self.ttl && crate::clock::now() < *expires_at)
+            .then(|| principal.clone())
+    }
+
+    pub fn put(&self, hash: String, principal: Principal, expires_at: i64) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(hash, (principal, Instant::now(), expires_at));
+        }
+    }
+
+    pub fn forget(&self, hash: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(hash);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+
+    fn principal() -> Principal {
+        Principal {
+            user_id: 7,
+            username: "disp-guicheng-1".into(),
+            display_name: "钟伟明".into(),
+            role: Role::Dispatcher,
+            region_code: Some("44060501100000".into()),
+            department: None,
+            cells: Vec::new(),
+            token_hash: "h".into(),
+        }
+    }
+
+    #[test]
+    fn entries_live_within_ttl_and_token_expiry_and_can_be_forgotten() {
+        let far = crate::clock::now() + 3_600_000_000;
+        let cache = TokenCache::new(Duration::from_millis(80));
+        cache.put("h".into(), principal(), far);
+        assert_eq!(cache.get("h").unwrap().user_id, 7);
+        cache.forget("h");
+        assert!(cache.get("h").is_none());
+        cache.put("h".into(), principal(), far);
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(cache.get("h").is_none(), "past the TTL");
+        cache.put("e".into(), principal(), crate::clock::now() - 1);
+        assert!(cache.get("e").is_none(), "past the token's expiry");
+        let off = TokenCache::new(Duration::ZERO);
+        off.put("h".into(), principal(), far);
+        assert!(off.get("h").is_none());
+    }
+}
