@@ -1,8 +1,9 @@
 //! gridpatrol: the backend for community grid inspection (网格化巡查).
 //!
-//! This file builds the application: the shared state, the one `configure` function that
-//! lists every route, the JSON error handling for everything actix answers itself, and
-//! the server start-up. Domain rules live in their modules; see docs/architecture.md.
+//! This file builds the application: the shared state, the `configure` function that
+//! lists every route (groups of them through their module's own `configure`), the JSON
+//! error handling for everything actix answers itself, and the server start-up. Domain
+//! rules live in their modules; see docs/architecture.md.
 
 pub mod audit;
 pub mod auth;
@@ -166,7 +167,8 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
     }))
 }
 
-/// Every route of the service, in one place.
+/// Every route of the service: listed here, or in the `configure` of the domain module
+/// that owns a group of them (cases, enterprises and audit, statistics), called below.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     let json_limit = state.settings.json_limit;
     let photo_limit = state.settings.photo_limit;
