@@ -204,8 +204,8 @@ fn may_see(conn: &mut crate::db::Conn, who: &Principal, row: &PhotoRow) -> ApiRe
     }
     for id in store::reports_naming(conn, &row.sha256)? {
         if let Some(report) = crate::reports::store::find(conn, &id)? {
-            let region = crate::reports::store::cells_of(conn, report.inspector_id)?;
-            if crate::reports::http::may_read(who, &report, region.first().map(String::as_str)) {
+            let region = crate::reports::http::inspector_region(conn, report.inspector_id)?;
+            if crate::reports::http::may_read(who, &report, region.as_deref()) {
                 return Ok(true);
             }
         }

@@ -417,9 +417,11 @@ pub fn may_read(who: &Principal, row: &ReportRow, inspector_region: Option<&str>
 }
 
 fn view(conn: &mut crate::db::Conn, row: &ReportRow) -> ApiResult<ReportView> {
-    let state = store::settle_flags(conn, row)?;
+    let store::Settled {
+        flags: state,
+        report_photos: photos,
+    } = store::settle_flags(conn, row)?;
     let names = store::usernames(conn, &[row.inspector_id])?;
-    let photos = store::report_level_photos(conn, &row.id)?;
     let cases = store::case_ids(conn, &row.id)?;
     Ok(ReportView {
         id: row.id.clone(),
@@ -466,8 +468,11 @@ pub async fn read(
         .await
 }
 
-fn inspector_region(conn: &mut crate::db::Conn, inspector: i64) -> ApiResult<Option<String>> {
-    Ok(store::cells_of(conn, inspector)?.first().cloned())
+/// The region a report outside the map belongs to: its inspector's first cell.
+pub fn inspector_region(conn: &mut crate::db::Conn, inspector: i64) -> ApiResult<Option<String>> {
+    Ok(crate::auth::store::cells_of(conn, inspector)?
+        .first()
+        .cloned())
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use crate::db::schema::{case_reports, report_photos, reports, user_cells, users};
+use crate::db::schema::{case_reports, report_photos, reports, users};
 use crate::db::Conn;
 use crate::db_run;
 use crate::reports::model::{self, FlagInputs, FlagState, LicenceSeen, Report, StoredItem};
@@ -163,16 +163,16 @@ pub fn report_level_photos(conn: &mut Conn, id: &str) -> QueryResult<Vec<String>
         .load(c))
 }
 
-pub fn cells_of(conn: &mut Conn, user: i64) -> QueryResult<Vec<String>> {
-    db_run!(conn, |c| user_cells::table
-        .filter(user_cells::user_id.eq(user))
-        .select(user_cells::cell_code)
-        .load(c))
+/// The flags of a report as settled, and the photos it names at report level.
+pub struct Settled {
+    pub flags: FlagState,
+    pub report_photos: Vec<String>,
 }
 
 /// Recomputes a stored report's flags from the photos that have arrived, stores them if
-/// they changed, and answers them with the photos still missing.
-pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<FlagState> {
+/// they changed, and answers them with the photos still missing (and the report-level
+/// photos it had to read anyway, so that a view does not read them again).
+pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<Settled> {
     let items = row.items();
     let photos = report_level_photos(conn, &row.id)?;
     let mut named: Vec<String> = photos
@@ -183,7 +183,7 @@ pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<FlagState> 
     named.sort();
     named.dedup();
     let arrived = crate::photos::store::arrived(conn, &named)?;
-    let assigned = cells_of(conn, row.inspector_id)?;
+    let assigned = crate::auth::store::cells_of(conn, row.inspector_id)?;
     let state = model::flags(
         &FlagInputs {
             captured_at: row.captured_at,
@@ -203,7 +203,10 @@ pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<FlagState> 
             .set(reports::flags.eq(&text))
             .execute(c))?;
     }
-    Ok(state)
+    Ok(Settled {
+        flags: state,
+        report_photos: photos,
+    })
 }
 
 pub fn case_ids(conn: &mut Conn, report: &str) -> QueryResult<Vec<i64>> {
