@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Text};
 use serde_json::{json, Value};
 
 use crate::cases::model::{Action, CaseFacts, Status, Transition};
 use crate::cases::scope::{Queue, Scope};
 use crate::checklist::model::Tier;
+use crate::db::cached::Sql;
 use crate::db::schema::{case_events, case_reports, cases, reports, users};
 use crate::db::{self, Conn};
 use crate::db_run;
@@ -63,8 +64,8 @@ pub enum Dedup {
 /// writers are serialised already.
 fn lock_dedup_key(conn: &mut Conn, key: &str) -> QueryResult<()> {
     if let Conn::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(key)
+        Sql::<()>::new("SELECT pg_advisory_xact_lock(hashtext(?))")
+            .bind(key)
             .execute(&mut **c)?;
     }
     Ok(())
@@ -84,13 +85,18 @@ pub fn open_or_join(
             lock_dedup_key(conn, &format!("case-item:{code}"))?;
             // A box a little larger than the radius, then the exact distance.
             let (dlat, dlon) = (0.0004, 0.0005);
-            let near: Vec<(i64, f64, f64)> = db_run!(conn, |c| cases::table
-                .filter(cases::item_code.eq(&code))
-                .filter(cases::status.eq_any(ACTIVE))
-                .filter(cases::lat.between(seed.lat - dlat, seed.lat + dlat))
-                .filter(cases::lon.between(seed.lon - dlon, seed.lon + dlon))
-                .order(cases::id)
-                .select((cases::id, cases::lon, cases::lat))
+            // Fixed text (ACTIVE spelled out) so that the statement stays prepared.
+            let near: Vec<(i64, f64, f64)> =
+                db_run!(conn, |c| Sql::<(BigInt, Double, Double)>::new(
+                    "SELECT id, lon, lat FROM cases WHERE item_code = ? \
+                 AND status IN ('open', 'claimed', 'dispatched', 'in_progress', 'resolved') \
+                 AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
+                )
+                .bind(code.as_str())
+                .bind(seed.lat - dlat)
+                .bind(seed.lat + dlat)
+                .bind(seed.lon - dlon)
+                .bind(seed.lon + dlon)
                 .load(c))?;
             near.into_iter()
                 .map(|(id, lon, lat)| {
@@ -106,14 +112,15 @@ pub fn open_or_join(
         Dedup::SameEnterprise => {
             let uscc = seed.enterprise_uscc.clone().unwrap_or_default();
             lock_dedup_key(conn, &format!("case-enterprise:{uscc}"))?;
-            db_run!(conn, |c| cases::table
-                .filter(cases::enterprise_uscc.eq(&uscc))
-                .filter(cases::source.eq(seed.source))
-                .filter(cases::status.eq_any(ACTIVE))
-                .order(cases::id)
-                .select(cases::id)
-                .first::<i64>(c)
-                .optional())?
+            db_run!(conn, |c| Sql::<BigInt>::new(
+                "SELECT id FROM cases WHERE enterprise_uscc = ? AND source = ? \
+                 AND status IN ('open', 'claimed', 'dispatched', 'in_progress', 'resolved') \
+                 ORDER BY id LIMIT 1"
+            )
+            .bind(uscc.as_str())
+            .bind(seed.source)
+            .get_result::<i64>(c)
+            .optional())?
         }
     };
     let seq = db::next_change_seq(conn)?;
@@ -121,15 +128,14 @@ pub fn open_or_join(
         .actor
         .map_or((None, "system"), |(id, role)| (Some(id), role));
     if let Some(id) = existing {
-        let (status, tier): (String, String) =
-            db_run!(conn, |c| diesel::update(cases::table.find(id))
-                .set((
-                    cases::version.eq(cases::version + 1),
-                    cases::updated_at.eq(now),
-                    cases::change_seq.eq(seq),
-                ))
-                .returning((cases::status, cases::tier))
-                .get_result(c))?;
+        let (status, tier): (String, String) = db_run!(conn, |c| Sql::<(Text, Text)>::new(
+            "UPDATE cases SET version = version + 1, updated_at = ?, change_seq = ? \
+             WHERE id = ? RETURNING status, tier"
+        )
+        .bind(now)
+        .bind(seq)
+        .bind(id)
+        .get_result(c))?;
         if let Some((report, item)) = &seed.report {
             link_report(conn, id, report, item, now)?;
         }
@@ -373,10 +379,11 @@ impl CaseRow {
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<CaseRow>> {
+    // By key without LIMIT: SQLite re-prepares a statement whose LIMIT is bound.
     db_run!(conn, |c| cases::table
         .find(id)
         .select(CaseRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())
 }
 
@@ -419,32 +426,36 @@ pub fn record(
     // Counters and the duplicate link only ever grow or get set, never reset.
     let bump = |moved: bool| i32::from(moved);
     let duplicate_of = t.duplicate_of.or(before.duplicate_of);
-    let after: Option<CaseRow> = db_run!(conn, |c| diesel::update(
-        cases::table
-            .filter(cases::id.eq(before.id))
-            .filter(cases::version.eq(before.version))
+    // One conditional UPDATE of fixed text (kept prepared), then the row by its key.
+    let updated = db_run!(conn, |c| Sql::<()>::new(
+        "UPDATE cases SET version = version + 1, change_seq = ?, updated_at = ?, status = ?, \
+         tier = ?, department = ?, claimed_by = ?, due_at = ?, overdue = ?, \
+         pending_extension = ?, duplicate_of = ?, reopened_count = reopened_count + ?, \
+         declined_count = declined_count + ?, extended_count = extended_count + ?, \
+         escalated_count = escalated_count + ?, closed_at = ? WHERE id = ? AND version = ?"
     )
-    .set((
-        cases::version.eq(cases::version + 1),
-        cases::change_seq.eq(seq),
-        cases::updated_at.eq(now),
-        cases::status.eq(t.to_status.as_str()),
-        cases::tier.eq(t.to_tier.as_str()),
-        cases::department.eq(&t.department),
-        cases::claimed_by.eq(t.claimed_by),
-        cases::due_at.eq(t.due_at),
-        cases::overdue.eq(t.overdue),
-        cases::pending_extension.eq(t.pending_extension),
-        cases::duplicate_of.eq(duplicate_of),
-        cases::reopened_count.eq(cases::reopened_count + bump(t.reopened)),
-        cases::declined_count.eq(cases::declined_count + bump(t.declined)),
-        cases::extended_count.eq(cases::extended_count + bump(t.extended)),
-        cases::escalated_count.eq(cases::escalated_count + bump(t.escalated)),
-        cases::closed_at.eq(closed_at),
-    ))
-    .returning(CaseRow::as_returning())
-    .get_result(c)
-    .optional())?;
+    .bind(seq)
+    .bind(now)
+    .bind(t.to_status.as_str())
+    .bind(t.to_tier.as_str())
+    .bind(t.department.as_str())
+    .bind(t.claimed_by)
+    .bind(t.due_at)
+    .bind(t.overdue)
+    .bind(t.pending_extension)
+    .bind(duplicate_of)
+    .bind(bump(t.reopened))
+    .bind(bump(t.declined))
+    .bind(bump(t.extended))
+    .bind(bump(t.escalated))
+    .bind(closed_at)
+    .bind(before.id)
+    .bind(before.version)
+    .execute(c))?;
+    let after = match updated {
+        0 => None,
+        _ => find(conn, before.id)?,
+    };
     let Some(after) = after else {
         return Ok(None);
     };

@@ -319,22 +319,17 @@ pub fn search(
 
 /// Records that a report names enterprises (by its place or the licences seen there).
 pub fn link_report(conn: &mut Conn, report: &str, usccs: &[String]) -> QueryResult<()> {
-    if usccs.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = usccs
-        .iter()
-        .map(|u| {
-            (
+    // Row by row: a report names one or two enterprises, and a single-row INSERT stays
+    // prepared where a multi-row one does not.
+    for uscc in usccs {
+        db_run!(conn, |c| diesel::insert_into(report_enterprises::table)
+            .values((
                 report_enterprises::report_id.eq(report),
-                report_enterprises::uscc.eq(u),
-            )
-        })
-        .collect();
-    db_run!(conn, |c| diesel::insert_into(report_enterprises::table)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .execute(c))?;
+                report_enterprises::uscc.eq(uscc),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
     Ok(())
 }
 

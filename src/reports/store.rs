@@ -134,20 +134,15 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
             ),
         ))
         .execute(c))?;
-    let refs = report.photo_refs();
-    if !refs.is_empty() {
-        let rows: Vec<_> = refs
-            .iter()
-            .map(|(sha, item)| {
-                (
-                    report_photos::report_id.eq(&report.id),
-                    report_photos::sha256.eq(sha),
-                    report_photos::item_code.eq(item),
-                )
-            })
-            .collect();
+    // One prepared single-row INSERT per photo: a multi-row INSERT has a text per row
+    // count, which diesel prepares afresh each time, and reports name only a few photos.
+    for (sha, item) in report.photo_refs() {
         db_run!(conn, |c| diesel::insert_into(report_photos::table)
-            .values(rows)
+            .values((
+                report_photos::report_id.eq(&report.id),
+                report_photos::sha256.eq(&sha),
+                report_photos::item_code.eq(&item),
+            ))
             .execute(c))?;
     }
     Ok(())

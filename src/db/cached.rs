@@ -1,0 +1,178 @@
+//! Hot statements whose SQL never changes, written so that both backends keep them
+//! prepared. diesel's query builder re-prepares every UPDATE (its changesets may skip
+//! columns), every `IN (...)` list and every `sql_query`; on SQLite parsing an UPDATE of
+//! `cases` (many columns, generated queue columns, RETURNING) cost a third of the
+//! group-commit writer's time. A `Sql` is fixed text with `?` placeholders and typed binds;
+//! diesel caches it by its text like any safe query.
+
+use std::marker::PhantomData;
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, Double, HasSqlType, Integer, Nullable, Text};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    I64(i64),
+    OptI64(Option<i64>),
+    I32(i32),
+    F64(f64),
+    Bool(bool),
+    Text(String),
+    OptText(Option<String>),
+}
+
+/// A statement of fixed text; `ST` is the SQL type of the rows it returns (`()` for none).
+#[derive(Debug, Clone)]
+pub struct Sql<ST = ()> {
+    text: &'static str,
+    binds: Vec<Bind>,
+    returns: PhantomData<ST>,
+}
+
+impl<ST> Sql<ST> {
+    /// `text` uses `?` for each bind, in order; it must not contain `?` otherwise.
+    pub fn new(text: &'static str) -> Sql<ST> {
+        Sql {
+            text,
+            binds: Vec::new(),
+            returns: PhantomData,
+        }
+    }
+
+    pub fn bind(mut self, value: impl Into<Bind>) -> Sql<ST> {
+        self.binds.push(value.into());
+        self
+    }
+}
+
+impl From<i64> for Bind {
+    fn from(v: i64) -> Bind {
+        Bind::I64(v)
+    }
+}
+impl From<Option<i64>> for Bind {
+    fn from(v: Option<i64>) -> Bind {
+        Bind::OptI64(v)
+    }
+}
+impl From<i32> for Bind {
+    fn from(v: i32) -> Bind {
+        Bind::I32(v)
+    }
+}
+impl From<f64> for Bind {
+    fn from(v: f64) -> Bind {
+        Bind::F64(v)
+    }
+}
+impl From<bool> for Bind {
+    fn from(v: bool) -> Bind {
+        Bind::Bool(v)
+    }
+}
+impl From<String> for Bind {
+    fn from(v: String) -> Bind {
+        Bind::Text(v)
+    }
+}
+impl From<&str> for Bind {
+    fn from(v: &str) -> Bind {
+        Bind::Text(v.to_string())
+    }
+}
+impl From<Option<String>> for Bind {
+    fn from(v: Option<String>) -> Bind {
+        Bind::OptText(v)
+    }
+}
+impl From<Option<&str>> for Bind {
+    fn from(v: Option<&str>) -> Bind {
+        Bind::OptText(v.map(str::to_string))
+    }
+}
+
+impl<ST, DB> QueryFragment<DB> for Sql<ST>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Integer> + HasSqlType<Double>,
+    DB: HasSqlType<Bool> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    Option<i64>: ToSql<Nullable<BigInt>, DB>,
+    i32: ToSql<Integer, DB>,
+    f64: ToSql<Double, DB>,
+    bool: ToSql<Bool, DB>,
+    String: ToSql<Text, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let mut pieces = self.text.split('?');
+        out.push_sql(pieces.next().unwrap_or_default());
+        let mut binds = self.binds.iter();
+        for piece in pieces {
+            let bind = binds.next().ok_or_else(|| {
+                diesel::result::Error::QueryBuilderError(
+                    format!("too few binds for {:?}", self.text).into(),
+                )
+            })?;
+            match bind {
+                Bind::I64(v) => out.push_bind_param::<BigInt, _>(v)?,
+                Bind::OptI64(v) => out.push_bind_param::<Nullable<BigInt>, _>(v)?,
+                Bind::I32(v) => out.push_bind_param::<Integer, _>(v)?,
+                Bind::F64(v) => out.push_bind_param::<Double, _>(v)?,
+                Bind::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
+                Bind::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                Bind::OptText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
+            }
+            out.push_sql(piece);
+        }
+        if binds.next().is_some() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!("too many binds for {:?}", self.text).into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Keyed by its text in the statement cache (no static id: many texts share this type).
+impl<ST> QueryId for Sql<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST> Query for Sql<ST> {
+    type SqlType = ST;
+}
+
+impl<ST, C> RunQueryDsl<C> for Sql<ST> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::{Connection, SqliteConnection};
+
+    #[test]
+    fn binds_in_order_and_refuses_a_miscount() {
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let row: (i64, String, Option<i64>) =
+            Sql::<(BigInt, Text, Nullable<BigInt>)>::new("SELECT ? + 1, ? || '镇', ?")
+                .bind(41i64)
+                .bind("桂城")
+                .bind(None::<i64>)
+                .get_result(&mut c)
+                .unwrap();
+        assert_eq!(row, (42, "桂城镇".to_string(), None));
+        let too_few = Sql::<BigInt>::new("SELECT ? + ?")
+            .bind(1i64)
+            .get_result::<i64>(&mut c);
+        assert!(too_few.is_err());
+        let too_many = Sql::<BigInt>::new("SELECT ?")
+            .bind(1i64)
+            .bind(2i64)
+            .get_result::<i64>(&mut c);
+        assert!(too_many.is_err());
+    }
+}
