@@ -98,6 +98,28 @@ impl AppState {
         }
     }
 
+    /// Writes the trace of lookups to the audit log; answers once it is durable, so that
+    /// no answer leaves without its trace. On SQLite the writer appends every waiting
+    /// record in one statement; on PostgreSQL one INSERT, atomic without a transaction.
+    pub async fn audit(
+        &self,
+        who: &auth::Principal,
+        device: Option<&str>,
+        lookups: Vec<audit::store::Lookup>,
+    ) -> ApiResult<()> {
+        let rows = audit::store::entries(who, device, lookups);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match &self.writer {
+            Some(writer) => writer.audit(rows).await,
+            None => {
+                self.db(move |conn| Ok(audit::store::insert(conn, &rows)?))
+                    .await
+            }
+        }
+    }
+
     /// Rebuilds the locate index when the stored map changed (after an import here, or
     /// in another process).
     pub async fn refresh_cells(&self) -> ApiResult<bool> {

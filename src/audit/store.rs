@@ -24,37 +24,73 @@ pub struct Lookup {
     pub purpose: String,
 }
 
+/// One audit record, built by the request that looked something up (so the writer only
+/// binds it).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewEntry {
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_username: String,
+    pub actor_role: &'static str,
+    pub device: Option<String>,
+    pub action: &'static str,
+    pub resource: String,
+    pub query: String,
+    pub result_count: i32,
+    pub purpose: String,
+}
+
+pub fn entries(who: &Principal, device: Option<&str>, lookups: Vec<Lookup>) -> Vec<NewEntry> {
+    let now = crate::clock::now();
+    lookups
+        .into_iter()
+        .map(|l| NewEntry {
+            at: now,
+            actor_id: Some(who.user_id),
+            actor_username: who.username.clone(),
+            actor_role: who.role.as_str(),
+            device: device.map(str::to_string),
+            action: l.action,
+            resource: l.resource,
+            query: l.query.to_string(),
+            result_count: l.result_count,
+            purpose: l.purpose,
+        })
+        .collect()
+}
+
+/// Appends records in as few statements as the backend's bind limit allows. One INSERT
+/// is atomic by itself, so callers need no transaction or savepoint around it.
+pub fn insert(conn: &mut Conn, rows: &[NewEntry]) -> QueryResult<()> {
+    insert_refs(conn, &rows.iter().collect::<Vec<_>>())
+}
+
+pub fn insert_refs(conn: &mut Conn, rows: &[&NewEntry]) -> QueryResult<()> {
+    // SQLite allows 32,766 bound values; 10 per row.
+    for chunk in rows.chunks(1_000) {
+        match chunk {
+            // A one-row INSERT is a cached prepared statement; a multi-row one is not.
+            [one] => db_run!(conn, |c| diesel::insert_into(audit_log::table)
+                .values(*one)
+                .execute(c))?,
+            many => db_run!(conn, |c| diesel::insert_into(audit_log::table)
+                .values(many.to_vec())
+                .execute(c))?,
+        };
+    }
+    Ok(())
+}
+
+/// Records lookups inside the caller's transaction (report ingest and imports, whose
+/// traces commit with what they wrote).
 pub fn record(
     conn: &mut Conn,
     who: &Principal,
     device: Option<&str>,
-    lookups: &[Lookup],
+    lookups: Vec<Lookup>,
 ) -> QueryResult<()> {
-    if lookups.is_empty() {
-        return Ok(());
-    }
-    let now = crate::clock::now();
-    let rows: Vec<_> = lookups
-        .iter()
-        .map(|l| {
-            (
-                audit_log::at.eq(now),
-                audit_log::actor_id.eq(Some(who.user_id)),
-                audit_log::actor_username.eq(&who.username),
-                audit_log::actor_role.eq(who.role.as_str()),
-                audit_log::device.eq(device),
-                audit_log::action.eq(l.action),
-                audit_log::resource.eq(&l.resource),
-                audit_log::query.eq(l.query.to_string()),
-                audit_log::result_count.eq(l.result_count),
-                audit_log::purpose.eq(&l.purpose),
-            )
-        })
-        .collect();
-    db_run!(conn, |c| diesel::insert_into(audit_log::table)
-        .values(rows)
-        .execute(c))?;
-    Ok(())
+    insert(conn, &entries(who, device, lookups))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -4,6 +4,10 @@
 //! transaction, commits once, and only then answers each job: every acknowledgement still
 //! follows a durable commit, and a failing job is undone alone.
 //!
+//! Audit records (one per lookup of enterprise or personal data, the commonest write) take
+//! a cheaper path: the writer gathers every record waiting and appends them with one
+//! INSERT per batch, without a savepoint (one statement is atomic by itself).
+//!
 //! PostgreSQL needs none of this: it groups concurrent commits in its WAL writer, so there
 //! each job runs in its own transaction on the blocking pool.
 
@@ -12,6 +16,7 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
+use crate::audit::store::{self as audit, NewEntry};
 use crate::db::{Conn, Pool};
 use crate::error::{ApiError, ApiResult};
 
@@ -51,15 +56,26 @@ where
     }
 }
 
+/// Audit records to append, and who waits for them.
+struct Appends {
+    rows: Vec<NewEntry>,
+    reply: oneshot::Sender<ApiResult<()>>,
+}
+
+enum Work {
+    Job(Box<dyn Job>),
+    Audit(Appends),
+}
+
 /// The handle through which requests hand write jobs to the writer thread.
 #[derive(Clone)]
 pub struct GroupCommit {
-    queue: mpsc::Sender<Box<dyn Job>>,
+    queue: mpsc::Sender<Work>,
 }
 
 impl GroupCommit {
     pub fn start(pool: Pool) -> GroupCommit {
-        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        let (queue, jobs) = mpsc::channel::<Work>();
         let checkpoints = pool.clone();
         std::thread::Builder::new()
             .name("gridpatrol-writer".into())
@@ -84,7 +100,18 @@ impl GroupCommit {
             reply,
         });
         self.queue
-            .send(job)
+            .send(Work::Job(job))
+            .map_err(|_| ApiError::unavailable("the writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::unavailable("the writer has stopped"))?
+    }
+
+    /// Appends audit records; answers once they are durable.
+    pub async fn audit(&self, rows: Vec<NewEntry>) -> ApiResult<()> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Work::Audit(Appends { rows, reply }))
             .map_err(|_| ApiError::unavailable("the writer has stopped"))?;
         answer
             .await
@@ -92,18 +119,33 @@ impl GroupCommit {
     }
 }
 
-fn writer(pool: Pool, jobs: mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+fn writer(pool: Pool, queue: mpsc::Receiver<Work>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = Vec::new();
+        let mut appends = Vec::new();
+        let mut take = |work: Work| match work {
+            Work::Job(job) => jobs.push(job),
+            Work::Audit(a) => appends.push(a),
+        };
+        take(first);
+        let mut taken = 1;
+        while taken < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(work) => take(work),
                 Err(_) => break,
             }
+            taken += 1;
         }
-        let outcome = run_batch(&pool, &mut batch);
-        for job in batch {
+        let (outcome, appended) = run_batch(&pool, &mut jobs, &appends);
+        for job in jobs {
             job.finish(outcome.clone());
+        }
+        for a in appends {
+            let answer = match (&appended, &outcome) {
+                (Err(e), _) | (Ok(()), Err(e)) => Err(e.clone()),
+                (Ok(()), Ok(())) => Ok(()),
+            };
+            let _ = a.reply.send(answer);
         }
     }
 }
@@ -124,9 +166,34 @@ fn checkpointer(pool: Pool) {
     }
 }
 
-fn run_batch(pool: &Pool, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
-    let mut conn = pool.get()?;
-    conn.begin()?;
+/// Runs one batch in one transaction: the audit appends first (one statement; if it fails
+/// only the appends fail), then each job in its savepoint. Answers the commit's outcome and
+/// the appends' own.
+fn run_batch(
+    pool: &Pool,
+    batch: &mut [Box<dyn Job>],
+    appends: &[Appends],
+) -> (Result<(), ApiError>, Result<(), ApiError>) {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let e = ApiError::from(e);
+            return (Err(e.clone()), Err(e));
+        }
+    };
+    if let Err(e) = conn.begin() {
+        let e = ApiError::from(e);
+        return (Err(e.clone()), Err(e));
+    }
+    let appended = if appends.is_empty() {
+        Ok(())
+    } else {
+        let rows: Vec<&NewEntry> = appends.iter().flat_map(|a| a.rows.iter()).collect();
+        audit::insert_refs(&mut conn, &rows).map_err(|e| {
+            log::error!("appending {} audit records failed: {e}", rows.len());
+            ApiError::unavailable("the audit log could not be written; retry the request")
+        })
+    };
     let ran = catch_unwind(AssertUnwindSafe(|| {
         for job in batch.iter_mut() {
             job.run(&mut conn);
@@ -143,11 +210,16 @@ fn run_batch(pool: &Pool, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
                 break;
             }
         }
-        return Err(ApiError::internal());
+        return (Err(ApiError::internal()), Err(ApiError::internal()));
     }
-    conn.commit().map_err(|e| {
-        log::error!("group commit of {} jobs failed: {e}", batch.len());
+    let committed = conn.commit().map_err(|e| {
+        log::error!(
+            "group commit of {} jobs and {} audit appends failed: {e}",
+            batch.len(),
+            appends.len()
+        );
         let _ = conn.rollback();
         ApiError::unavailable("the database could not commit; retry the request")
-    })
+    });
+    (committed, appended)
 }

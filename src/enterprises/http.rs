@@ -136,9 +136,7 @@ pub async fn check_licence(
         purpose,
     };
     // The answer leaves only once its trace is committed.
-    state
-        .write(move |conn| Ok(audit::record(conn, &who, device.0.as_deref(), &[lookup])?))
-        .await?;
+    state.audit(&who, device.0.as_deref(), vec![lookup]).await?;
     Ok(web::Json(checked.answer))
 }
 
@@ -231,27 +229,23 @@ pub async fn search(
     let limit = page.limit;
     let after = page.after.clone();
     let (mut rows, next) = state
-        .write(move |conn| {
+        .db(move |conn| {
             let mut rows = store::search(conn, &search, after.as_deref(), limit + 1)?;
             if let Some((lon, lat, r)) = near {
                 rows.retain(|e| crate::grid::coords::distance_m(lon, lat, e.lon, e.lat) <= r);
             }
             let next = page.finish(&mut rows, |e| e.uscc.clone());
-            audit::record(
-                conn,
-                &who,
-                device.0.as_deref(),
-                &[Lookup {
-                    action: "search",
-                    resource: "enterprises".into(),
-                    query: json!({"q": q.q, "cell": q.cell, "near": q.near, "status": q.status, "cursor": q.cursor}),
-                    result_count: rows.len() as i32,
-                    purpose,
-                }],
-            )?;
             Ok((rows, next))
         })
         .await?;
+    let lookup = Lookup {
+        action: "search",
+        resource: "enterprises".into(),
+        query: json!({"q": q.q, "cell": q.cell, "near": q.near, "status": q.status, "cursor": q.cursor}),
+        result_count: rows.len() as i32,
+        purpose,
+    };
+    state.audit(&who, device.0.as_deref(), vec![lookup]).await?;
     let items: Vec<Value> = rows
         .drain(..)
         .map(|e| check::enterprise_view(&e, whole))
@@ -281,45 +275,49 @@ pub async fn view(
     let purpose = required_purpose(query.into_inner().purpose)?;
     let uscc = crate::enterprises::numbers::normalise(&uscc.into_inner());
     let whole = who.sees_personal_data();
-    state
-        .write(move |conn| {
-            let found = store::find(conn, &uscc)?;
-            let visible = found.as_ref().filter(|e| match &e.cell_code {
-                Some(cell) => who.may_see(cell),
-                None => who.region_prefix().len() <= 6,
-            });
-            audit::record(
-                conn,
-                &who,
-                device.0.as_deref(),
-                &[Lookup {
-                    action: "view",
-                    resource: format!("enterprise:{uscc}"),
-                    query: json!({"uscc": uscc}),
-                    result_count: visible.is_some() as i32,
-                    purpose,
-                }],
-            )?;
-            let Some(e) = visible else {
-                // The refusal is traced too; the same answer as for a code that does not exist.
-                return Ok(Err(ApiError::not_found(format!("no enterprise {uscc} in your region"))));
+    let reader = who.clone();
+    let asked = uscc.clone();
+    let found = state
+        .db(move |conn| {
+            let Some(e) = store::find(conn, &asked)? else {
+                return Ok(None);
             };
-            let licences: Vec<Value> = store::licences_of(conn, &e.uscc)?.iter().map(check::licence_view).collect();
-            let reports: Vec<Value> = store::reports_naming(conn, &e.uscc)?
-                .into_iter()
-                .map(|(id, at, cell)| json!({"id": id, "captured_at": crate::clock::rfc3339(at), "cell": cell}))
-                .collect();
-            let cases: Vec<Value> = store::cases_about(conn, &e.uscc)?
-                .into_iter()
-                .map(|(id, title, status, opened)| json!({"id": id, "title": title, "status": status, "opened_at": crate::clock::rfc3339(opened)}))
-                .collect();
-            let mut view = check::enterprise_view(e, whole);
-            view["licences"] = Value::Array(licences);
-            view["reports"] = Value::Array(reports);
-            view["cases"] = Value::Array(cases);
-            Ok(Ok(web::Json(view)))
+            let visible = match &e.cell_code {
+                Some(cell) => reader.may_see(cell),
+                None => reader.region_prefix().len() <= 6,
+            };
+            if !visible {
+                return Ok(None);
+            }
+            let licences = store::licences_of(conn, &e.uscc)?;
+            let reports = store::reports_naming(conn, &e.uscc)?;
+            let cases = store::cases_about(conn, &e.uscc)?;
+            Ok(Some((e, licences, reports, cases)))
         })
-        .await?
+        .await?;
+    // The refusal is traced too, before it leaves.
+    let lookup = Lookup {
+        action: "view",
+        resource: format!("enterprise:{uscc}"),
+        query: json!({"uscc": uscc}),
+        result_count: found.is_some() as i32,
+        purpose,
+    };
+    state.audit(&who, device.0.as_deref(), vec![lookup]).await?;
+    // The same answer as for a code that does not exist.
+    let (e, licences, reports, cases) =
+        found.ok_or_else(|| ApiError::not_found(format!("no enterprise {uscc} in your region")))?;
+    let mut view = check::enterprise_view(&e, whole);
+    view["licences"] = licences.iter().map(check::licence_view).collect();
+    view["reports"] = reports
+        .into_iter()
+        .map(|(id, at, cell)| json!({"id": id, "captured_at": crate::clock::rfc3339(at), "cell": cell}))
+        .collect();
+    view["cases"] = cases
+        .into_iter()
+        .map(|(id, title, status, opened)| json!({"id": id, "title": title, "status": status, "opened_at": crate::clock::rfc3339(opened)}))
+        .collect();
+    Ok(web::Json(view))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -392,7 +390,7 @@ pub async fn import_library(
                 conn,
                 &who,
                 device.0.as_deref(),
-                &[Lookup {
+                vec![Lookup {
                     action: "import",
                     resource: "enterprises".into(),
                     query: json!({"strict": strict, "content_type": content_type}),

@@ -230,7 +230,7 @@ pub async fn submit(
                     purpose: format!("report:{}", report.id),
                 })
                 .collect();
-            crate::audit::store::record(conn, &who, device.0.as_deref(), &lookups)?;
+            crate::audit::store::record(conn, &who, device.0.as_deref(), lookups)?;
             // Ascending, as a retry reads them back.
             case_ids.sort_unstable();
             Ok((201u16, answer_without_cases(&case_ids)))

@@ -17,6 +17,7 @@ both!(
     api_import_reports_bad_rows_by_line,
     cli_import_is_repeatable_and_names_bad_rows,
     the_audit_log_cannot_be_changed,
+    concurrent_checks_each_leave_one_trace,
 );
 
 #[derive(Clone, Debug)]
@@ -513,4 +514,48 @@ fn the_audit_log_cannot_be_changed(b: Backend) {
     }
     let (_, audit) = app.get("/api/v1/audit", &admin);
     assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+}
+
+/// Checks racing each other are traced by the writer in shared batches: every answer that
+/// left has exactly its own record, none lost and none doubled.
+fn concurrent_checks_each_leave_one_trace(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let (library, _) = demo_library();
+    let inspectors = [
+        "insp-denghu-01",
+        "insp-xiabei-01",
+        "insp-yanbu-03",
+        "insp-heshun-01",
+    ];
+    let tokens: Vec<String> = inspectors.iter().map(|u| app.login(u)).collect();
+    let picks: Vec<&Enterprise> = library.iter().step_by(37).take(48).collect();
+    let answered: Vec<(usize, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = picks
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let (app, token) = (&app, &tokens[i % tokens.len()]);
+                s.spawn(move || {
+                    let body = check(app, token, &format!("number={}&purpose=race+{i}", e.uscc));
+                    (i, body["number"].as_str().unwrap().to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(answered.len(), picks.len());
+    let admin = app.login("admin");
+    for (i, number) in answered {
+        let (status, audit) = app.get(&format!("/api/v1/audit?resource=licence:{number}"), &admin);
+        assert_eq!(status, 200, "{audit}");
+        let mine: Vec<&Value> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["purpose"] == format!("race {i}"))
+            .collect();
+        assert_eq!(mine.len(), 1, "check {i} of {number}: {audit}");
+        assert_eq!(mine[0]["actor"], inspectors[i % inspectors.len()]);
+        assert_eq!(mine[0]["action"], "check");
+    }
 }
