@@ -104,8 +104,8 @@ pub fn run(
         None
     };
     let (verdicts, distance) = model::verdicts(&reading, found.as_ref().map(|f| &f.2), seen, today);
-    let (enterprise, licence) = match &found {
-        Some((e, l, _)) => (Some(e.clone()), l.clone()),
+    let (enterprise, licence) = match found {
+        Some((e, l, _)) => (Some(e), l),
         None => (None, None),
     };
     Ok(Checked {

@@ -184,12 +184,10 @@ pub async fn search(
     let near = match q.near.as_deref() {
         None => None,
         Some(text) => {
-            let parts: Vec<f64> = text
-                .split(',')
-                .filter_map(|p| p.trim().parse().ok())
-                .collect();
-            match parts[..] {
-                [lon, lat, r]
+            // Every part must be a number: dropping a bad one would shift the others.
+            let parts: Option<Vec<f64>> = text.split(',').map(|p| p.trim().parse().ok()).collect();
+            match parts.as_deref().unwrap_or_default() {
+                &[lon, lat, r]
                     if crate::grid::coords::in_range(lon, lat) && r > 0.0 && r <= 50_000.0 =>
                 {
                     Some((lon, lat, r))
@@ -218,11 +216,7 @@ pub async fn search(
         region_prefix: who.region_prefix(),
         q: q.q.clone().filter(|t| !t.trim().is_empty()),
         cell: q.cell.clone(),
-        bbox: near.map(|(lon, lat, r)| {
-            let dlat = r / 111_000.0;
-            let dlon = r / (111_000.0 * lat.to_radians().cos().max(0.01));
-            (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-        }),
+        near,
         status: q.status.clone(),
     };
     let whole = who.sees_personal_data();
@@ -231,9 +225,6 @@ pub async fn search(
     let (mut rows, next) = state
         .db(move |conn| {
             let mut rows = store::search(conn, &search, after.as_deref(), limit + 1)?;
-            if let Some((lon, lat, r)) = near {
-                rows.retain(|e| crate::grid::coords::distance_m(lon, lat, e.lon, e.lat) <= r);
-            }
             let next = page.finish(&mut rows, |e| e.uscc.clone());
             Ok((rows, next))
         })
@@ -275,18 +266,14 @@ pub async fn view(
     let purpose = required_purpose(query.into_inner().purpose)?;
     let uscc = crate::enterprises::numbers::normalise(&uscc.into_inner());
     let whole = who.sees_personal_data();
-    let reader = who.clone();
+    let region = who.region_prefix();
     let asked = uscc.clone();
     let found = state
         .db(move |conn| {
             let Some(e) = store::find(conn, &asked)? else {
                 return Ok(None);
             };
-            let visible = match &e.cell_code {
-                Some(cell) => reader.may_see(cell),
-                None => reader.region_prefix().len() <= 6,
-            };
-            if !visible {
+            if !store::visible_to(&region, e.cell_code.as_deref()) {
                 return Ok(None);
             }
             let licences = store::licences_of(conn, &e.uscc)?;
@@ -349,7 +336,7 @@ pub async fn import_library(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+    let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::invalid(
             "the file is not UTF-8",
             json!([{"field": "body", "problem": "not UTF-8"}]),
@@ -357,9 +344,9 @@ pub async fn import_library(
     })?;
     let strict = query.strict.unwrap_or(false);
     let parsed = if content_type.starts_with("application/json") {
-        import::parse_json(&text)
+        import::parse_json(text)
     } else if content_type.starts_with("text/csv") {
-        import::parse_csv(&text, None)
+        import::parse_csv(text, None)
     } else {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,

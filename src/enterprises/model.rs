@@ -76,14 +76,6 @@ pub enum LicenceKind {
 }
 
 impl LicenceKind {
-    pub const ALL: [LicenceKind; 5] = [
-        LicenceKind::BusinessLicence,
-        LicenceKind::FoodBusiness,
-        LicenceKind::FoodProduction,
-        LicenceKind::TobaccoRetail,
-        LicenceKind::Hygiene,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             LicenceKind::BusinessLicence => "business_licence",
@@ -133,8 +125,6 @@ pub struct Reading {
     pub number: String,
     /// The kind the number is (by its shape), or the claimed kind when it has no format.
     pub kind: Option<LicenceKind>,
-    /// The number's shape when it has one (a USCC, a JY number...).
-    pub number_kind: Option<NumberKind>,
     /// Verdicts found from the number alone.
     pub verdicts: Vec<Verdict>,
     pub reason: Option<String>,
@@ -157,7 +147,6 @@ pub fn read_number(raw: &str, claimed: Option<LicenceKind>) -> Reading {
     let mut reading = Reading {
         number: number.clone(),
         kind: claimed,
-        number_kind: shape,
         verdicts: Vec::new(),
         reason: None,
     };

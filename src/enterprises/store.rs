@@ -237,17 +237,27 @@ pub fn lookup(
     number: &str,
     kind: Option<LicenceKind>,
 ) -> QueryResult<Option<(EnterpriseRow, Option<LicenceRow>, Found)>> {
-    let mut rows: Vec<LicenceRow> = db_run!(conn, |c| licences::table
+    // One joined statement for the hot path; no LIMIT (a bound one defeats SQLite's
+    // statement cache) since a number has at most a few licences.
+    let mut pairs: Vec<(LicenceRow, EnterpriseRow)> = db_run!(conn, |c| licences::table
+        .inner_join(enterprises::table)
         .filter(licences::number.eq(number))
-        .select(LicenceRow::as_select())
+        .select((LicenceRow::as_select(), EnterpriseRow::as_select()))
         .load(c))?;
-    rows.sort_by_key(|l| Some(l.kind.as_str()) != kind.map(|k| k.as_str()));
-    let licence = rows.into_iter().next();
-    let uscc = licence
-        .as_ref()
-        .map_or(number.to_string(), |l| l.uscc.clone());
-    let Some(enterprise) = find(conn, &uscc)? else {
-        return Ok(None);
+    let (enterprise, licence) = if pairs.is_empty() {
+        // A USCC with no licence rows is still the enterprise's own number.
+        match find(conn, number)? {
+            Some(e) => (e, None),
+            None => return Ok(None),
+        }
+    } else {
+        let claimed = kind.map(LicenceKind::as_str);
+        let at = pairs
+            .iter()
+            .position(|(l, _)| Some(l.kind.as_str()) == claimed)
+            .unwrap_or(0);
+        let (l, e) = pairs.swap_remove(at);
+        (e, Some(l))
     };
     let found = Found {
         enterprise_status: enterprise.status.clone(),
@@ -262,6 +272,16 @@ pub fn lookup(
     Ok(Some((enterprise, licence, found)))
 }
 
+/// Whether a caller with this region prefix may see an enterprise in `cell`. Enterprises
+/// outside every cell belong to no region, so only unrestricted callers see them.
+/// `search` applies the same rule in SQL.
+pub(super) fn visible_to(region_prefix: &str, cell: Option<&str>) -> bool {
+    match cell {
+        Some(cell) => cell.starts_with(region_prefix),
+        None => region_prefix.is_empty(),
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Search {
     /// Code prefix of the caller's region; enterprises outside every cell are shown only
@@ -270,19 +290,33 @@ pub struct Search {
     /// A name fragment or a USCC prefix.
     pub q: Option<String>,
     pub cell: Option<String>,
-    /// Bounding box of a `near` search; the exact radius is applied by the caller.
-    pub bbox: Option<(f64, f64, f64, f64)>,
+    /// `(lon, lat, radius_m)` in WGS-84.
+    pub near: Option<(f64, f64, f64)>,
     pub status: Option<String>,
 }
 
+/// Up to `limit` enterprises matching `s`, by USCC after `after`.
 pub fn search(
     conn: &mut Conn,
     s: &Search,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<EnterpriseRow>> {
+    // SQL narrows a `near` search to the circle's bounding box; the exact radius is
+    // applied here, so one batch may yield too few rows and the next starts after it.
+    let bbox = s.near.map(|(lon, lat, r)| {
+        let dlat = r / 111_000.0;
+        let dlon = r / (111_000.0 * lat.to_radians().cos().max(0.01));
+        (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+    });
+    // A square holds 4/π of its circle: fetch a third more so one batch usually does.
+    let batch = if s.near.is_some() {
+        limit + limit / 3 + 1
+    } else {
+        limit
+    };
     macro_rules! filtered {
-        () => {{
+        ($after:expr) => {{
             let mut q = enterprises::table.into_boxed();
             if !s.region_prefix.is_empty() {
                 q = q.filter(enterprises::cell_code.like(format!("{}%", s.region_prefix)));
@@ -298,7 +332,7 @@ pub fn search(
             if let Some(cell) = &s.cell {
                 q = q.filter(enterprises::cell_code.eq(cell.clone()));
             }
-            if let Some((w, so, e, n)) = s.bbox {
+            if let Some((w, so, e, n)) = bbox {
                 q = q
                     .filter(enterprises::lon.between(w, e))
                     .filter(enterprises::lat.between(so, n));
@@ -306,15 +340,32 @@ pub fn search(
             if let Some(status) = &s.status {
                 q = q.filter(enterprises::status.eq(status.clone()));
             }
-            if let Some(after) = after {
+            if let Some(after) = $after {
                 q = q.filter(enterprises::uscc.gt(after.to_string()));
             }
             q.order(enterprises::uscc)
-                .limit(limit)
+                .limit(batch)
                 .select(EnterpriseRow::as_select())
         }};
     }
-    db_run!(conn, |c| filtered!().load(c))
+    let Some((lon, lat, r)) = s.near else {
+        return db_run!(conn, |c| filtered!(after).load(c));
+    };
+    let mut kept = Vec::new();
+    let mut after = after.map(str::to_string);
+    loop {
+        let rows: Vec<EnterpriseRow> = db_run!(conn, |c| filtered!(after.as_deref()).load(c))?;
+        let exhausted = (rows.len() as i64) < batch;
+        after = rows.last().map(|e| e.uscc.clone());
+        kept.extend(
+            rows.into_iter()
+                .filter(|e| crate::grid::coords::distance_m(lon, lat, e.lon, e.lat) <= r),
+        );
+        if kept.len() as i64 >= limit || exhausted {
+            kept.truncate(limit as usize);
+            return Ok(kept);
+        }
+    }
 }
 
 /// Records that a report names enterprises (by its place or the licences seen there).
@@ -360,8 +411,4 @@ pub fn cases_about(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<(i64, String,
         .limit(100)
         .select((cases::id, cases::title, cases::status, cases::opened_at))
         .load(c))
-}
-
-pub fn count(conn: &mut Conn) -> QueryResult<i64> {
-    db_run!(conn, |c| enterprises::table.count().get_result(c))
 }

@@ -14,6 +14,7 @@ both!(
     personal_data_is_masked_by_role,
     reports_check_their_licences_and_open_one_case_per_enterprise,
     search_and_view_are_scoped_and_audited,
+    near_search_pages_within_the_radius,
     api_import_reports_bad_rows_by_line,
     cli_import_is_repeatable_and_names_bad_rows,
     the_audit_log_cannot_be_changed,
@@ -404,6 +405,52 @@ fn search_and_view_are_scoped_and_audited(b: Backend) {
     assert_eq!(searches["items"][3]["result_count"], items.len());
     let (status, _) = app.get("/api/v1/audit", &inspector);
     assert_eq!(status, 403);
+}
+
+/// The radius is applied before the page is cut: every page of a `near` search is full
+/// and has a cursor while matches remain.
+fn near_search_pages_within_the_radius(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let admin = app.login("admin");
+    let (library, _) = demo_library();
+    let (lon, lat, radius) = (library[0].lon, library[0].lat, 200.0);
+    let mut expected: Vec<&str> = library
+        .iter()
+        .filter(|e| gridpatrol::grid::coords::distance_m(lon, lat, e.lon, e.lat) <= radius)
+        .map(|e| e.uscc.as_str())
+        .collect();
+    expected.sort();
+    assert!(expected.len() >= 2, "the demo library is denser than that");
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = app.get(
+            &format!("/api/v1/enterprises?near={lon},{lat},{radius}&purpose=patrol&limit=1&cursor={cursor}"),
+            &admin,
+        );
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "after {seen:?}: {page}");
+        seen.push(items[0]["uscc"].as_str().unwrap().to_string());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    for bad in [
+        "113,x,23,500",
+        "113.12,23.02",
+        "113.12,23.02,100,5",
+        "113.12,,23.02,100",
+    ] {
+        let (status, body) = app.get(
+            &format!("/api/v1/enterprises?near={bad}&purpose=patrol"),
+            &admin,
+        );
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    }
 }
 
 const HEADER: &str = "uscc,name,legal_representative,legal_rep_id_number,phone,address,lon,lat,status,registered_on,place_kind";
