@@ -18,7 +18,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Principal, Role};
 use crate::cases::model::{self, Action, ActionRequest, Actor, Refusal, Status};
-use crate::cases::scope::{self, Place};
+use crate::cases::scope;
 use crate::cases::store::{self, After, CaseFilter, CaseRow, CaseSeed, Sort, Step};
 use crate::checklist::model::{Tier, SEVERITIES};
 use crate::clock::{self, rfc3339};
@@ -212,14 +212,6 @@ fn view(row: &CaseRow, actor: &Actor, names: &HashMap<i64, String>) -> CaseView 
     }
 }
 
-fn place(row: &CaseRow) -> Place<'_> {
-    Place {
-        cell: row.cell_code.as_deref(),
-        community: &row.community_code,
-        department: &row.department,
-    }
-}
-
 /// The users a case view names.
 fn named_users(rows: &[&CaseRow]) -> Vec<i64> {
     let mut ids: Vec<i64> = rows
@@ -236,8 +228,7 @@ fn named_users(rows: &[&CaseRow]) -> Vec<i64> {
 fn detail(conn: &mut crate::db::Conn, who: &Principal, id: i64) -> ApiResult<CaseDetail> {
     let no_such = || ApiError::not_found(format!("no case {id}"));
     let row = store::find(conn, id)?.ok_or_else(no_such)?;
-    let joined = who.role == Role::Inspector && store::joined_by(conn, id, who.user_id)?;
-    if !scope::may_read(who, place(&row), joined) {
+    if !store::readable_by(conn, who, &row)? {
         // Not 403: whether a case exists outside your scope is not yours to know.
         return Err(no_such());
     }
@@ -464,7 +455,7 @@ async fn take_action(
     let loaded = state
         .db(move |conn| {
             let row = store::find(conn, id)?
-                .filter(|row| scope::in_reach(&reader, place(row)))
+                .filter(|row| scope::in_reach(&reader, row.place()))
                 .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
             let names = store::usernames(conn, &named_users(&[&row]))?;
             let departments = match wants_departments {

@@ -23,6 +23,21 @@ use crate::grid::model::Level;
 /// Statuses in which a case is still being worked on (a new finding may join it).
 pub const ACTIVE: [&str; 5] = ["open", "claimed", "dispatched", "in_progress", "resolved"];
 
+/// `ACTIVE` as SQL, for fixed statement texts (kept prepared, and the same predicate as the
+/// partial index `cases_item_active`); a test holds the two spellings together.
+macro_rules! active_in_sql {
+    () => {
+        "status IN ('open', 'claimed', 'dispatched', 'in_progress', 'resolved')"
+    };
+}
+
+/// Active cases of one item in a box (item, south, north, west, east).
+const ACTIVE_NEAR: &str = concat!(
+    "SELECT id, lon, lat FROM cases WHERE item_code = ? AND ",
+    active_in_sql!(),
+    " AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
+);
+
 /// Joining radius: a failed item within this distance of an active case of the same item
 /// is the same problem seen again.
 pub const JOIN_RADIUS_M: f64 = 30.0;
@@ -85,19 +100,14 @@ pub fn open_or_join(
             lock_dedup_key(conn, &format!("case-item:{code}"))?;
             // A box a little larger than the radius, then the exact distance.
             let (dlat, dlon) = (0.0004, 0.0005);
-            // Fixed text (ACTIVE spelled out) so that the statement stays prepared.
             let near: Vec<(i64, f64, f64)> =
-                db_run!(conn, |c| Sql::<(BigInt, Double, Double)>::new(
-                    "SELECT id, lon, lat FROM cases WHERE item_code = ? \
-                 AND status IN ('open', 'claimed', 'dispatched', 'in_progress', 'resolved') \
-                 AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
-                )
-                .bind(code.as_str())
-                .bind(seed.lat - dlat)
-                .bind(seed.lat + dlat)
-                .bind(seed.lon - dlon)
-                .bind(seed.lon + dlon)
-                .load(c))?;
+                db_run!(conn, |c| Sql::<(BigInt, Double, Double)>::new(ACTIVE_NEAR)
+                    .bind(code.as_str())
+                    .bind(seed.lat - dlat)
+                    .bind(seed.lat + dlat)
+                    .bind(seed.lon - dlon)
+                    .bind(seed.lon + dlon)
+                    .load(c))?;
             near.into_iter()
                 .map(|(id, lon, lat)| {
                     (
@@ -112,11 +122,11 @@ pub fn open_or_join(
         Dedup::SameEnterprise => {
             let uscc = seed.enterprise_uscc.clone().unwrap_or_default();
             lock_dedup_key(conn, &format!("case-enterprise:{uscc}"))?;
-            db_run!(conn, |c| Sql::<BigInt>::new(
-                "SELECT id FROM cases WHERE enterprise_uscc = ? AND source = ? \
-                 AND status IN ('open', 'claimed', 'dispatched', 'in_progress', 'resolved') \
-                 ORDER BY id LIMIT 1"
-            )
+            db_run!(conn, |c| Sql::<BigInt>::new(concat!(
+                "SELECT id FROM cases WHERE enterprise_uscc = ? AND source = ? AND ",
+                active_in_sql!(),
+                " ORDER BY id LIMIT 1"
+            ))
             .bind(uscc.as_str())
             .bind(seed.source)
             .get_result::<i64>(c)
@@ -295,7 +305,7 @@ pub fn photo_visible_through_case(
     sha: &str,
 ) -> QueryResult<bool> {
     let pattern = format!("%{sha}%");
-    let places: Vec<(Option<String>, String)> = db_run!(conn, |c| cases::table
+    let rows: Vec<CaseRow> = db_run!(conn, |c| cases::table
         .filter(
             cases::id.eq_any(
                 case_events::table
@@ -303,11 +313,25 @@ pub fn photo_visible_through_case(
                     .select(case_events::case_id),
             ),
         )
-        .select((cases::cell_code, cases::community_code))
+        .select(CaseRow::as_select())
         .load(c))?;
-    Ok(places
-        .iter()
-        .any(|(cell, community)| who.may_see(cell.as_deref().unwrap_or(community))))
+    for row in &rows {
+        if readable_by(conn, who, row)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether `who` may read the case (and so its photos): the read rule of `scope::may_read`,
+/// with an inspector's own joined reports looked up only for inspectors.
+pub fn readable_by(
+    conn: &mut Conn,
+    who: &crate::auth::Principal,
+    row: &CaseRow,
+) -> QueryResult<bool> {
+    let joined = who.role == crate::auth::Role::Inspector && joined_by(conn, row.id, who.user_id)?;
+    Ok(crate::cases::scope::may_read(who, row.place(), joined))
 }
 
 /// A stored case, every column.
@@ -349,6 +373,15 @@ pub struct CaseRow {
 }
 
 impl CaseRow {
+    /// Where the case lies and who handles it, as the scoping rules see it.
+    pub fn place(&self) -> crate::cases::scope::Place<'_> {
+        crate::cases::scope::Place {
+            cell: self.cell_code.as_deref(),
+            community: &self.community_code,
+            department: &self.department,
+        }
+    }
+
     /// The stored status. Only this module writes the column; should a row ever hold
     /// something else, it is treated as final, so that no one acts on it.
     pub fn status(&self) -> Status {
@@ -426,7 +459,7 @@ pub fn record(
     // Counters and the duplicate link only ever grow or get set, never reset.
     let bump = |moved: bool| i32::from(moved);
     let duplicate_of = t.duplicate_of.or(before.duplicate_of);
-    // One conditional UPDATE of fixed text (kept prepared), then the row by its key.
+    // One conditional UPDATE of fixed text (kept prepared).
     let updated = db_run!(conn, |c| Sql::<()>::new(
         "UPDATE cases SET version = version + 1, change_seq = ?, updated_at = ?, status = ?, \
          tier = ?, department = ?, claimed_by = ?, due_at = ?, overdue = ?, \
@@ -452,12 +485,28 @@ pub fn record(
     .bind(before.id)
     .bind(before.version)
     .execute(c))?;
-    let after = match updated {
-        0 => None,
-        _ => find(conn, before.id)?,
-    };
-    let Some(after) = after else {
+    if updated == 0 {
         return Ok(None);
+    }
+    // The row is what the UPDATE wrote: `before` at its version, with the SET applied.
+    let after = CaseRow {
+        version: before.version + 1,
+        change_seq: seq,
+        updated_at: now,
+        status: t.to_status.as_str().to_string(),
+        tier: t.to_tier.as_str().to_string(),
+        department: t.department.clone(),
+        claimed_by: t.claimed_by,
+        due_at: t.due_at,
+        overdue: t.overdue,
+        pending_extension: t.pending_extension,
+        duplicate_of,
+        reopened_count: before.reopened_count + bump(t.reopened),
+        declined_count: before.declined_count + bump(t.declined),
+        extended_count: before.extended_count + bump(t.extended),
+        escalated_count: before.escalated_count + bump(t.escalated),
+        closed_at,
+        ..before.clone()
     };
     append_event(
         conn,
@@ -631,8 +680,10 @@ macro_rules! listing {
                 q = in_area!(q, area);
             }
             Some(Queue::Verification { cells }) => {
+                // A literal, not a bind: it is how the planner knows the partial index
+                // cases_to_verify (resolved cases only) applies.
                 q = q
-                    .filter(cases::status.eq(Status::Resolved.as_str()))
+                    .filter(diesel::dsl::sql::<Bool>("cases.status = 'resolved'"))
                     .filter(cases::cell_code.eq_any(cells.clone()));
             }
             None => match &filter.scope {
@@ -829,6 +880,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_sql_spelling_of_active_is_active() {
+        let quoted: Vec<String> = ACTIVE.iter().map(|s| format!("'{s}'")).collect();
+        assert_eq!(
+            active_in_sql!(),
+            format!("status IN ({})", quoted.join(", "))
+        );
+    }
+
+    /// Joining a failed item to a case nearby reads only active cases of that item, through
+    /// the partial index, whatever else the table holds.
+    #[test]
+    fn the_join_lookup_uses_the_partial_index_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.sqlite").display().to_string();
+        let pool = db::Pool::open(&path, 1).unwrap();
+        pool.migrate().unwrap();
+        let mut conn = pool.get().unwrap();
+        let Conn::Sqlite(c) = &mut conn else {
+            unreachable!("a SQLite path")
+        };
+        let lines: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {ACTIVE_NEAR}"))
+            .bind::<Text, _>("FS-001")
+            .bind::<Double, _>(23.0)
+            .bind::<Double, _>(23.1)
+            .bind::<Double, _>(113.1)
+            .bind::<Double, _>(113.2)
+            .load(c)
+            .unwrap();
+        let p: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
+        assert!(
+            p.iter()
+                .any(|l| l.contains("USING INDEX cases_item_active")),
+            "{p:?}"
+        );
+    }
+
     /// The queues must stay fast with 100,000 open cases: each is one index seek, read in
     /// the index's order, with no sort of the whole queue.
     #[test]
@@ -875,5 +963,17 @@ mod tests {
         let p = plan(c, &region, Sort::OpenedAt, false);
         assert!(p.contains("USING INDEX cases_town_opened "), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
+        // An inspector's cases to verify: only resolved cases of their cells are read.
+        let verification = filter(
+            Scope::Nothing,
+            Some(Queue::Verification {
+                cells: vec!["44060501100101".into(), "44060501100102".into()],
+            }),
+        );
+        let p = plan(c, &verification, Sort::OpenedAt, false);
+        assert!(
+            p.contains("USING INDEX cases_to_verify (cell_code=?"),
+            "{p}"
+        );
     }
 }

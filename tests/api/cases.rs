@@ -26,6 +26,7 @@ both!(
     dispatchers_open_cases_by_hand,
     the_overdue_task_marks_and_escalates_once,
     the_overdue_task_runs_in_the_server,
+    resolution_photos_follow_the_case_read_rule,
 );
 
 const TOWN: &str = "44060501100000";
@@ -1472,4 +1473,47 @@ fn the_overdue_task_runs_in_the_server(b: Backend) {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(system, ["mark_overdue", "system_escalate"]);
+}
+
+/// A photo attached to a case step is shown to whoever may read the case, and to no one
+/// else: not to a handler of another department of the same town.
+fn resolution_photos_follow_the_case_read_rule(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let u = users(&app);
+    let id = report_case(&app, &u.inspector, spot(3));
+    claim(&app, &u.centre, id);
+    step(
+        &app,
+        &u.centre,
+        id,
+        json!({"action": "dispatch", "department": "fire"}),
+    );
+    step(&app, &u.fire, id, json!({"action": "start"}));
+    let bytes = crate::photo_fixtures::jpeg(64, 48, 7);
+    let (status, _) = crate::reports::put_photo(&app, &u.fire, &bytes, "image/jpeg");
+    assert_eq!(status, 201);
+    let sha = crate::reports::sha(&bytes);
+    step(
+        &app,
+        &u.fire,
+        id,
+        json!({"action": "resolve", "note": "灭火器已更换", "photos": [sha]}),
+    );
+    let path = format!("/api/v1/photos/{sha}");
+    for (who, token, expected) in [
+        ("the centre", &u.centre, 200),
+        ("the inspector of the cell", &u.inspector, 200),
+        ("the market handler", &u.market, 404),
+        ("a centre of another town", &app.login("disp-dali-1"), 404),
+    ] {
+        let status = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, expected, "{who}");
+    }
 }

@@ -1,3 +1,4 @@
+DROP INDEX cases_to_verify;
 DROP INDEX cases_item_active;
 CREATE INDEX cases_item_open ON cases (item_code, status, lat, lon);
 DROP INDEX cases_enterprise;
