@@ -59,7 +59,7 @@ pub struct Settings {
 pub struct AppState {
     pub pool: db::Pool,
     /// Group commit of writes on SQLite; None on PostgreSQL (see db::batch).
-    pub writer: Option<db::batch::GroupCommit>,
+    pub writer: Option<db::batch::GroupCommit<audit::store::NewEntry>>,
     pub cells: ArcSwap<CellIndex>,
     /// Checklist versions by number: immutable once stored, so safe to keep.
     pub checklists: RwLock<HashMap<i32, Arc<HashMap<String, checklist::model::ChecklistItem>>>>,
@@ -112,7 +112,7 @@ impl AppState {
             return Ok(());
         }
         match &self.writer {
-            Some(writer) => writer.audit(rows).await,
+            Some(writer) => writer.append(rows).await,
             None => {
                 self.db(move |conn| Ok(audit::store::insert(conn, &rows)?))
                     .await
@@ -166,7 +166,10 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<web::Data<AppState>> {
     }
     let index = grid::store::load_index(&mut conn)?;
     let writer = match pool.backend() {
-        db::Backend::Sqlite => Some(db::batch::GroupCommit::start(pool.clone())),
+        db::Backend::Sqlite => Some(db::batch::GroupCommit::start(
+            pool.clone(),
+            audit::store::insert,
+        )),
         db::Backend::Pg => None,
     };
     Ok(web::Data::new(AppState {

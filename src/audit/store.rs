@@ -63,19 +63,15 @@ pub fn entries(who: &Principal, device: Option<&str>, lookups: Vec<Lookup>) -> V
 /// Appends records in as few statements as the backend's bind limit allows. One INSERT
 /// is atomic by itself, so callers need no transaction or savepoint around it.
 pub fn insert(conn: &mut Conn, rows: &[NewEntry]) -> QueryResult<()> {
-    insert_refs(conn, &rows.iter().collect::<Vec<_>>())
-}
-
-pub fn insert_refs(conn: &mut Conn, rows: &[&NewEntry]) -> QueryResult<()> {
     // SQLite allows 32,766 bound values; 10 per row.
     for chunk in rows.chunks(1_000) {
         match chunk {
             // A one-row INSERT is a cached prepared statement; a multi-row one is not.
             [one] => db_run!(conn, |c| diesel::insert_into(audit_log::table)
-                .values(*one)
+                .values(one)
                 .execute(c))?,
             many => db_run!(conn, |c| diesel::insert_into(audit_log::table)
-                .values(many.to_vec())
+                .values(many)
                 .execute(c))?,
         };
     }

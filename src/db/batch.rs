@@ -4,9 +4,10 @@
 //! transaction, commits once, and only then answers each job: every acknowledgement still
 //! follows a durable commit, and a failing job is undone alone.
 //!
-//! Audit records (one per lookup of enterprise or personal data, the commonest write) take
-//! a cheaper path: the writer gathers every record waiting and appends them with one
-//! INSERT per batch, without a savepoint (one statement is atomic by itself).
+//! Rows that are only ever appended (audit records, one per lookup of enterprise or
+//! personal data, the commonest write) take a cheaper path: the writer gathers every row
+//! waiting and hands them to the append function it was started with, once per batch and
+//! without a savepoint (one statement is atomic by itself).
 //!
 //! PostgreSQL needs none of this: it groups concurrent commits in its WAL writer, so there
 //! each job runs in its own transaction on the blocking pool.
@@ -16,7 +17,8 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
-use crate::audit::store::{self as audit, NewEntry};
+use diesel::QueryResult;
+
 use crate::db::{Conn, Pool};
 use crate::error::{ApiError, ApiResult};
 
@@ -56,34 +58,41 @@ where
     }
 }
 
-/// Audit records to append, and who waits for them.
-struct Appends {
-    rows: Vec<NewEntry>,
-    reply: oneshot::Sender<ApiResult<()>>,
-}
-
-enum Work {
+enum Work<R> {
     Job(Box<dyn Job>),
-    Audit(Appends),
+    /// Rows to append, and who waits for them.
+    Append(Vec<R>, oneshot::Sender<ApiResult<()>>),
 }
 
-/// The handle through which requests hand write jobs to the writer thread.
-#[derive(Clone)]
-pub struct GroupCommit {
-    queue: mpsc::Sender<Work>,
+/// Writes a batch's appended rows inside its transaction.
+pub type AppendFn<R> = fn(&mut Conn, &[R]) -> QueryResult<()>;
+
+/// The handle through which requests hand write jobs (and rows of type `R` to append) to
+/// the writer thread.
+pub struct GroupCommit<R> {
+    queue: mpsc::Sender<Work<R>>,
 }
 
-impl GroupCommit {
-    pub fn start(pool: Pool) -> GroupCommit {
-        let (queue, jobs) = mpsc::channel::<Work>();
+impl<R> Clone for GroupCommit<R> {
+    fn clone(&self) -> Self {
+        GroupCommit {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<R: Send + 'static> GroupCommit<R> {
+    pub fn start(pool: Pool, append: AppendFn<R>) -> GroupCommit<R> {
+        let (queue, jobs) = mpsc::channel::<Work<R>>();
+        let (kick, kicks) = mpsc::channel::<()>();
         let checkpoints = pool.clone();
         std::thread::Builder::new()
             .name("gridpatrol-writer".into())
-            .spawn(move || writer(pool, jobs))
+            .spawn(move || writer(pool, jobs, append, kick))
             .expect("spawn the writer thread");
         std::thread::Builder::new()
             .name("gridpatrol-checkpoint".into())
-            .spawn(move || checkpointer(checkpoints))
+            .spawn(move || checkpointer(checkpoints, kicks))
             .expect("spawn the checkpoint thread");
         GroupCommit { queue }
     }
@@ -99,54 +108,58 @@ impl GroupCommit {
             result: None,
             reply,
         });
-        self.queue
-            .send(Work::Job(job))
-            .map_err(|_| ApiError::unavailable("the writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::unavailable("the writer has stopped"))?
+        self.send(Work::Job(job), answer).await
     }
 
-    /// Appends audit records; answers once they are durable.
-    pub async fn audit(&self, rows: Vec<NewEntry>) -> ApiResult<()> {
+    /// Appends rows; answers once they are durable.
+    pub async fn append(&self, rows: Vec<R>) -> ApiResult<()> {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Work::Audit(Appends { rows, reply }))
-            .map_err(|_| ApiError::unavailable("the writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::unavailable("the writer has stopped"))?
+        self.send(Work::Append(rows, reply), answer).await
+    }
+
+    async fn send<T>(
+        &self,
+        work: Work<R>,
+        answer: oneshot::Receiver<ApiResult<T>>,
+    ) -> ApiResult<T> {
+        let stopped = || ApiError::unavailable("the writer has stopped");
+        self.queue.send(work).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
-fn writer(pool: Pool, queue: mpsc::Receiver<Work>) {
+fn writer<R>(
+    pool: Pool,
+    queue: mpsc::Receiver<Work<R>>,
+    append: AppendFn<R>,
+    kick: mpsc::Sender<()>,
+) {
     while let Ok(first) = queue.recv() {
         let mut jobs = Vec::new();
-        let mut appends = Vec::new();
-        let mut take = |work: Work| match work {
+        let mut rows = Vec::new();
+        let mut waiting = Vec::new();
+        let mut take = |work: Work<R>| match work {
             Work::Job(job) => jobs.push(job),
-            Work::Audit(a) => appends.push(a),
+            Work::Append(more, reply) => {
+                rows.extend(more);
+                waiting.push(reply);
+            }
         };
         take(first);
-        let mut taken = 1;
-        while taken < MAX_BATCH {
+        for _ in 1..MAX_BATCH {
             match queue.try_recv() {
                 Ok(work) => take(work),
                 Err(_) => break,
             }
-            taken += 1;
         }
-        let (outcome, appended) = run_batch(&pool, &mut jobs, &appends);
+        let (outcome, appended) = run_batch(&pool, &mut jobs, append, &rows);
         for job in jobs {
             job.finish(outcome.clone());
         }
-        for a in appends {
-            let answer = match (&appended, &outcome) {
-                (Err(e), _) | (Ok(()), Err(e)) => Err(e.clone()),
-                (Ok(()), Ok(())) => Ok(()),
-            };
-            let _ = a.reply.send(answer);
+        for reply in waiting {
+            let _ = reply.send(appended.clone());
         }
+        let _ = kick.send(());
     }
 }
 
@@ -154,10 +167,12 @@ fn writer(pool: Pool, queue: mpsc::Receiver<Work>) {
 /// commits do not pay for it: SQLite's automatic checkpoint runs inside the commit that
 /// crosses the threshold, which is the writer's (measured: a fifth of its time). PASSIVE
 /// never blocks the writer; the connections' own threshold (8000 pages) is the backstop.
-fn checkpointer(pool: Pool) {
+/// It runs at most every 200 ms and only after commits, and ends with the writer.
+fn checkpointer(pool: Pool, kicks: mpsc::Receiver<()>) {
     use diesel::connection::SimpleConnection;
-    loop {
+    while kicks.recv().is_ok() {
         std::thread::sleep(std::time::Duration::from_millis(200));
+        while kicks.try_recv().is_ok() {}
         if let Ok(crate::db::Conn::Sqlite(mut c)) = pool.get() {
             if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
                 log::warn!("background checkpoint: {e}");
@@ -166,33 +181,29 @@ fn checkpointer(pool: Pool) {
     }
 }
 
-/// Runs one batch in one transaction: the audit appends first (one statement; if it fails
-/// only the appends fail), then each job in its savepoint. Answers the commit's outcome and
-/// the appends' own.
-fn run_batch(
+/// Runs one batch in one transaction: the appended rows first (if that fails only the
+/// appends fail), then each job in its savepoint. Answers the outcome for the jobs and the
+/// outcome for the appends.
+fn run_batch<R>(
     pool: &Pool,
     batch: &mut [Box<dyn Job>],
-    appends: &[Appends],
+    append: AppendFn<R>,
+    rows: &[R],
 ) -> (Result<(), ApiError>, Result<(), ApiError>) {
-    let mut conn = match pool.get() {
+    let opened = pool.get().map_err(ApiError::from).and_then(|mut conn| {
+        conn.begin()?;
+        Ok(conn)
+    });
+    let mut conn = match opened {
         Ok(conn) => conn,
-        Err(e) => {
-            let e = ApiError::from(e);
-            return (Err(e.clone()), Err(e));
-        }
+        Err(e) => return (Err(e.clone()), Err(e)),
     };
-    if let Err(e) = conn.begin() {
-        let e = ApiError::from(e);
-        return (Err(e.clone()), Err(e));
-    }
-    let appended = if appends.is_empty() {
-        Ok(())
-    } else {
-        let rows: Vec<&NewEntry> = appends.iter().flat_map(|a| a.rows.iter()).collect();
-        audit::insert_refs(&mut conn, &rows).map_err(|e| {
-            log::error!("appending {} audit records failed: {e}", rows.len());
-            ApiError::unavailable("the audit log could not be written; retry the request")
-        })
+    let appended = match rows {
+        [] => Ok(()),
+        _ => append(&mut conn, rows).map_err(|e| {
+            log::error!("appending {} rows failed: {e}", rows.len());
+            ApiError::unavailable("the database could not append; retry the request")
+        }),
     };
     let ran = catch_unwind(AssertUnwindSafe(|| {
         for job in batch.iter_mut() {
@@ -214,12 +225,13 @@ fn run_batch(
     }
     let committed = conn.commit().map_err(|e| {
         log::error!(
-            "group commit of {} jobs and {} audit appends failed: {e}",
+            "group commit of {} jobs and {} appended rows failed: {e}",
             batch.len(),
-            appends.len()
+            rows.len()
         );
         let _ = conn.rollback();
         ApiError::unavailable("the database could not commit; retry the request")
     });
+    let appended = appended.and(committed.clone());
     (committed, appended)
 }

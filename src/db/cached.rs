@@ -49,46 +49,27 @@ impl<ST> Sql<ST> {
     }
 }
 
-impl From<i64> for Bind {
-    fn from(v: i64) -> Bind {
-        Bind::I64(v)
-    }
+macro_rules! bind_from {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$t> for Bind {
+            fn from(v: $t) -> Bind {
+                Bind::$variant(v.into())
+            }
+        }
+    )*};
 }
-impl From<Option<i64>> for Bind {
-    fn from(v: Option<i64>) -> Bind {
-        Bind::OptI64(v)
-    }
-}
-impl From<i32> for Bind {
-    fn from(v: i32) -> Bind {
-        Bind::I32(v)
-    }
-}
-impl From<f64> for Bind {
-    fn from(v: f64) -> Bind {
-        Bind::F64(v)
-    }
-}
-impl From<bool> for Bind {
-    fn from(v: bool) -> Bind {
-        Bind::Bool(v)
-    }
-}
-impl From<String> for Bind {
-    fn from(v: String) -> Bind {
-        Bind::Text(v)
-    }
-}
-impl From<&str> for Bind {
-    fn from(v: &str) -> Bind {
-        Bind::Text(v.to_string())
-    }
-}
-impl From<Option<String>> for Bind {
-    fn from(v: Option<String>) -> Bind {
-        Bind::OptText(v)
-    }
-}
+
+bind_from!(
+    i64 => I64,
+    Option<i64> => OptI64,
+    i32 => I32,
+    f64 => F64,
+    bool => Bool,
+    String => Text,
+    &str => Text,
+    Option<String> => OptText,
+);
+
 impl From<Option<&str>> for Bind {
     fn from(v: Option<&str>) -> Bind {
         Bind::OptText(v.map(str::to_string))
