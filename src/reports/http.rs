@@ -105,6 +105,83 @@ pub async fn submit(
     let report_id = report.id.clone();
     // The inspector's cells came with the token lookup of this request.
     let assigned = who.cells.clone();
+    // Every licence seen is checked against the library on the pool, as the check endpoint
+    // does, and each lookup is traced with this report as its purpose before anything is
+    // answered. A retry looks again, and is traced again: it did look.
+    let checked = match report.licenses_seen.is_empty() {
+        true => Vec::new(),
+        false => {
+            let seen = report.licenses_seen.clone();
+            let seen_at = Seen {
+                at: Some((report.lon, report.lat)),
+                cell: placement.cell.clone(),
+                name: report.place_name.clone(),
+            };
+            state
+                .db(move |conn| {
+                    let today = crate::enterprises::check::today();
+                    let mut checked = Vec::with_capacity(seen.len());
+                    for s in &seen {
+                        let kind = s.kind.as_deref().and_then(LicenceKind::parse);
+                        checked.push(crate::enterprises::check::run(
+                            conn, &s.number, kind, &seen_at, whole, &today,
+                        )?);
+                    }
+                    Ok(checked)
+                })
+                .await?
+        }
+    };
+    let lookups: Vec<Lookup> = checked
+        .iter()
+        .map(|c| Lookup {
+            action: "check",
+            resource: format!("licence:{}", c.answer.number),
+            query: json!({"number": c.answer.number, "kind": c.answer.kind}),
+            result_count: c.enterprise.is_some() as i32,
+            purpose: format!("report:{}", report.id),
+        })
+        .collect();
+    state.audit(&who, device.0.as_deref(), lookups).await?;
+    // A report that named no enterprise is linked to the one its licences belong to.
+    let mut report = report;
+    if report.enterprise_uscc.is_none() {
+        report.enterprise_uscc = checked
+            .iter()
+            .find_map(|c| c.enterprise.as_ref().map(|e| e.uscc.clone()));
+    }
+    let mut named: Vec<String> = report.enterprise_uscc.iter().cloned().collect();
+    named.extend(
+        checked
+            .iter()
+            .filter_map(|c| c.enterprise.as_ref().map(|e| e.uscc.clone())),
+    );
+    named.sort();
+    named.dedup();
+    let license_checks: Vec<Value> = checked
+        .iter()
+        .map(|c| serde_json::to_value(&c.answer).expect("serialisable"))
+        .collect();
+    // The cases each failed item and each refused licence open or join.
+    let items = report.failed().filter_map(|item| {
+        let entry = checklist.get(&item.code)?;
+        let seed = case_seed_for_item(&report, item, entry, &routing, inspector, now);
+        Some((seed, Dedup::NearbySameItem))
+    });
+    let licences = report
+        .licenses_seen
+        .iter()
+        .zip(&checked)
+        .filter(|(_, c)| c.answer.verdict != Verdict::Valid)
+        .map(|(seen, c)| {
+            let seed =
+                case_seed_for_licence(&report, seen, c, &checklist, &routing, inspector, now);
+            match c.enterprise {
+                Some(_) => (seed, Dedup::SameEnterprise),
+                None => (seed, Dedup::NearbySameItem),
+            }
+        });
+    let seeds: Vec<(CaseSeed, Dedup)> = items.chain(licences).collect();
     // No look for an earlier copy first: the insert's primary key finds a retry, and the
     // writer (one thread on SQLite) spends its time on new reports only.
     let outcome = state
@@ -128,48 +205,15 @@ pub async fn submit(
                 },
                 &arrived,
             );
-            // Every licence seen is checked against the library, as the check endpoint
-            // would, and each lookup is audited with this report as its purpose.
-            let today = crate::enterprises::check::today();
-            let seen_at = Seen {
-                at: Some((report.lon, report.lat)),
-                cell: placement.cell.clone(),
-                name: report.place_name.clone(),
-            };
-            let mut checked = Vec::with_capacity(report.licenses_seen.len());
-            for seen in &report.licenses_seen {
-                let kind = seen.kind.as_deref().and_then(LicenceKind::parse);
-                checked.push(crate::enterprises::check::run(
-                    conn,
-                    &seen.number,
-                    kind,
-                    &seen_at,
-                    whole,
-                    &today,
-                )?);
-            }
-            // A report that named no enterprise is linked to the one its licences belong to.
-            let mut report = report;
-            if report.enterprise_uscc.is_none() {
-                report.enterprise_uscc = checked
-                    .iter()
-                    .find_map(|c| c.enterprise.as_ref().map(|e| e.uscc.clone()));
-            }
-            let license_checks: Vec<Value> = checked
-                .iter()
-                .map(|c| serde_json::to_value(&c.answer).expect("serialisable"))
-                .collect();
-            let answer_without_cases = |case_ids: &[i64]| {
-                json!({
-                    "id": report.id,
-                    "received_at": crate::clock::rfc3339(now),
-                    "cell": cell_view,
-                    "flags": flags.flags,
-                    "cases": case_ids,
-                    "license_checks": license_checks,
-                    "photos_missing": flags.photos_missing,
-                })
-            };
+            let mut answer = json!({
+                "id": report.id,
+                "received_at": crate::clock::rfc3339(now),
+                "cell": cell_view,
+                "flags": flags.flags,
+                "cases": [],
+                "license_checks": license_checks,
+                "photos_missing": flags.photos_missing,
+            });
             // The report row goes in first: cases link to it.
             store::insert(
                 conn,
@@ -180,60 +224,20 @@ pub async fn submit(
                     received_at: now,
                     at: &placement,
                     flags: &flags,
-                    license_checks: &Value::Array(license_checks.clone()),
-                    answer: &answer_without_cases(&[]),
+                    license_checks: &answer["license_checks"],
+                    answer: &answer,
                 },
             )?;
-            let mut named: Vec<String> = report.enterprise_uscc.iter().cloned().collect();
-            named.extend(
-                checked
-                    .iter()
-                    .filter_map(|c| c.enterprise.as_ref().map(|e| e.uscc.clone())),
-            );
-            named.sort();
-            named.dedup();
             crate::enterprises::store::link_report(conn, &report.id, &named)?;
-            let mut case_ids = Vec::new();
-            for item in report.failed() {
-                let Some(entry) = checklist.get(&item.code) else {
-                    continue;
-                };
-                let seed = case_seed_for_item(&report, item, entry, &routing, inspector, now);
-                let (id, _) = cases::open_or_join(conn, &seed, Dedup::NearbySameItem, now)?;
-                if !case_ids.contains(&id) {
-                    case_ids.push(id);
-                }
+            let mut case_ids = Vec::with_capacity(seeds.len());
+            for (seed, dedup) in &seeds {
+                case_ids.push(cases::open_or_join(conn, seed, *dedup, now)?.0);
             }
-            for (seen, c) in report.licenses_seen.iter().zip(&checked) {
-                if c.answer.verdict == Verdict::Valid {
-                    continue;
-                }
-                let seed =
-                    case_seed_for_licence(&report, seen, c, &checklist, &routing, inspector, now);
-                let dedup = if c.enterprise.is_some() {
-                    Dedup::SameEnterprise
-                } else {
-                    Dedup::NearbySameItem
-                };
-                let (id, _) = cases::open_or_join(conn, &seed, dedup, now)?;
-                if !case_ids.contains(&id) {
-                    case_ids.push(id);
-                }
-            }
-            let lookups: Vec<Lookup> = checked
-                .iter()
-                .map(|c| Lookup {
-                    action: "check",
-                    resource: format!("licence:{}", c.answer.number),
-                    query: json!({"number": c.answer.number, "kind": c.answer.kind}),
-                    result_count: c.enterprise.is_some() as i32,
-                    purpose: format!("report:{}", report.id),
-                })
-                .collect();
-            crate::audit::store::record(conn, &who, device.0.as_deref(), lookups)?;
-            // Ascending, as a retry reads them back.
+            // Ascending and once each, as a retry reads them back.
             case_ids.sort_unstable();
-            Ok((201u16, answer_without_cases(&case_ids)))
+            case_ids.dedup();
+            answer["cases"] = json!(case_ids);
+            Ok((201u16, answer))
         })
         .await;
     let (status, answer) = match outcome {
