@@ -1312,35 +1312,17 @@ fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
 /// demo map's cells as `gridpatrol generate` places them; then the licence checks to send.
 fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
     use chrono::Datelike;
-    use gridpatrol::enterprises::generator::{self, Area};
+    use gridpatrol::enterprises::generator;
     use gridpatrol::enterprises::import::{EnterpriseRecord, LicenceRecord};
     if opts.library == 0 {
         bail!("check needs a library: --library must be at least 1");
     }
     let mut conn = state.pool.get()?;
-    let areas: Vec<Area> = gridpatrol::grid::store::live_regions(&mut conn)?
-        .into_iter()
-        .filter(|r| r.level == "cell")
-        .filter_map(|r| {
-            let geometry: Value = serde_json::from_str(&r.geometry).ok()?;
-            let ring = geometry["coordinates"][0].as_array()?.clone();
-            let xs: Vec<f64> = ring.iter().filter_map(|p| p[0].as_f64()).collect();
-            let ys: Vec<f64> = ring.iter().filter_map(|p| p[1].as_f64()).collect();
-            Some(Area {
-                cell_code: r.code,
-                min_lon: xs.iter().copied().fold(f64::MAX, f64::min),
-                min_lat: ys.iter().copied().fold(f64::MAX, f64::min),
-                max_lon: xs.iter().copied().fold(f64::MIN, f64::max),
-                max_lat: ys.iter().copied().fold(f64::MIN, f64::max),
-            })
-        })
-        .collect();
+    let areas = generator::cell_areas(&mut conn)?;
     if areas.is_empty() {
         bail!("the database has no cells to place enterprises in");
     }
-    let today = chrono::Utc::now()
-        .with_timezone(&gridpatrol::clock::district_zone())
-        .date_naive();
+    let today = gridpatrol::clock::today();
     let started = Instant::now();
     let library = generator::generate(
         LIBRARY_SEED,

@@ -14,6 +14,11 @@ pub fn now() -> Micros {
     Utc::now().timestamp_micros()
 }
 
+/// Today's date in the district (licence validity is by calendar day there).
+pub fn today() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&district_zone()).date_naive()
+}
+
 pub fn to_datetime(micros: Micros) -> DateTime<FixedOffset> {
     district_zone()
         .timestamp_micros(micros)

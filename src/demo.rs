@@ -31,16 +31,8 @@ pub fn load(
     ];
     let (records, problems) = crate::enterprises::import::parse_csv(ENTERPRISES, Some(LICENCES))
         .map_err(|e| ImportError::Refused(vec![e]))?;
-    if !problems.is_empty() {
-        return Err(ImportError::Refused(
-            problems
-                .iter()
-                .map(|p| format!("{} line {}: {}", p.file, p.line, p.reason))
-                .collect(),
-        ));
-    }
     let cells = crate::grid::store::load_index(conn)?;
-    let s = crate::enterprises::store::upsert(conn, &records, &cells, |_| {})?;
+    let s = import::enterprises(conn, &records, problems, true, &cells, |_| {})?;
     done.push(format!(
         "enterprises: {} inserted, {} licences",
         s.inserted, s.licences

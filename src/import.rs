@@ -1,20 +1,68 @@
 //! Imports shared by the CLI, the demo loader and the admin API: departments, checklist,
 //! map and users. Each validates the whole file first and changes nothing when any part
-//! is bad, answering every problem it found.
+//! is bad, answering every problem it found. The enterprise library is the exception: its
+//! bad rows are refused one by one while the good rows go in, unless the import is strict.
 
 use thiserror::Error;
 
 use crate::auth::{password, store as users};
 use crate::checklist::{model as checklist_model, store as checklist};
 use crate::db::Conn;
+use crate::enterprises::import::{EnterpriseRecord, RowProblem};
+use crate::enterprises::store::{self as library, ImportSummary};
+use crate::grid::index::CellIndex;
 use crate::grid::{model as map_model, store as map};
 
 #[derive(Debug, Error)]
 pub enum ImportError {
     #[error("the file was refused:\n  - {}", .0.join("\n  - "))]
     Refused(Vec<String>),
+    /// A strict enterprise import found bad rows; nothing was imported.
+    #[error("the file has bad rows; nothing was imported:\n  - {}", list(.0))]
+    BadRows(Vec<RowProblem>),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+}
+
+impl From<ImportError> for crate::error::ApiError {
+    fn from(e: ImportError) -> Self {
+        use crate::error::ApiError;
+        match e {
+            ImportError::Refused(problems) => {
+                ApiError::invalid("the file was refused", serde_json::json!(problems))
+            }
+            ImportError::BadRows(problems) => ApiError::invalid(
+                "the file has bad rows; nothing was imported",
+                serde_json::json!(problems),
+            ),
+            ImportError::Db(e) => e.into(),
+        }
+    }
+}
+
+fn list(problems: &[RowProblem]) -> String {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    lines.join("\n  - ")
+}
+
+/// Stores an enterprise library as `enterprises::import::parse_json`/`parse_csv` read it:
+/// with `strict` any bad row refuses the whole file; otherwise the good rows go in and the
+/// bad ones count as refused, listed first among the summary's problems.
+pub fn enterprises(
+    conn: &mut Conn,
+    records: &[EnterpriseRecord],
+    problems: Vec<RowProblem>,
+    strict: bool,
+    cells: &CellIndex,
+    progress: impl FnMut(usize),
+) -> Result<ImportSummary, ImportError> {
+    if strict && !problems.is_empty() {
+        return Err(ImportError::BadRows(problems));
+    }
+    let mut summary = library::upsert(conn, records, cells, progress)?;
+    summary.refused += problems.len();
+    summary.problems.splice(0..0, problems);
+    Ok(summary)
 }
 
 pub fn departments(conn: &mut Conn, text: &str) -> Result<String, ImportError> {

@@ -158,7 +158,7 @@ fn import_enterprises(
     licences: Option<&str>,
     strict: bool,
 ) -> Result<String, import::ImportError> {
-    use gridpatrol::enterprises::{import as library, store};
+    use gridpatrol::enterprises::import as library;
     let is_json = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -168,27 +168,18 @@ fn import_enterprises(
         library::parse_csv(text, licences)
     };
     let (records, problems) = parsed.map_err(|e| import::ImportError::Refused(vec![e]))?;
-    if strict && !problems.is_empty() {
-        return Err(import::ImportError::Refused(
-            problems
-                .iter()
-                .map(|p| format!("{} line {}: {}", p.file, p.line, p.reason))
-                .collect(),
-        ));
-    }
     let cells = gridpatrol::grid::store::load_index(conn)?;
     let total = records.len();
     let started = std::time::Instant::now();
-    let mut summary = store::upsert(conn, &records, &cells, |done| {
+    let summary = import::enterprises(conn, &records, problems, strict, &cells, |done| {
         eprint!(
             "\r  {done} / {total} enterprises ({:.0} s)",
             started.elapsed().as_secs_f64()
         );
     })?;
     eprintln!();
-    summary.refused += problems.len();
-    for p in problems.iter().chain(summary.problems.iter()) {
-        eprintln!("  refused: {} line {}: {}", p.file, p.line, p.reason);
+    for p in &summary.problems {
+        eprintln!("  refused: {p}");
     }
     let line = format!(
         "enterprises: {} inserted, {} updated, {} refused; {} licences; {:.1} s",
@@ -220,30 +211,12 @@ fn generate(
     let today = match today {
         Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
             .context("--today must be YYYY-MM-DD")?,
-        None => chrono::Utc::now()
-            .with_timezone(&gridpatrol::clock::district_zone())
-            .date_naive(),
+        None => gridpatrol::clock::today(),
     };
     let pool = open(storage)?;
     pool.migrate()?;
     let mut conn = pool.get()?;
-    let areas: Vec<generator::Area> = gridpatrol::grid::store::live_regions(&mut conn)?
-        .into_iter()
-        .filter(|r| r.level == "cell")
-        .filter_map(|r| {
-            let geometry: serde_json::Value = serde_json::from_str(&r.geometry).ok()?;
-            let ring = geometry["coordinates"][0].as_array()?.clone();
-            let xs: Vec<f64> = ring.iter().filter_map(|p| p[0].as_f64()).collect();
-            let ys: Vec<f64> = ring.iter().filter_map(|p| p[1].as_f64()).collect();
-            Some(generator::Area {
-                cell_code: r.code,
-                min_lon: xs.iter().cloned().fold(f64::MAX, f64::min),
-                min_lat: ys.iter().cloned().fold(f64::MAX, f64::min),
-                max_lon: xs.iter().cloned().fold(f64::MIN, f64::max),
-                max_lat: ys.iter().cloned().fold(f64::MIN, f64::max),
-            })
-        })
-        .collect();
+    let areas = generator::cell_areas(&mut conn)?;
     anyhow::ensure!(
         !areas.is_empty(),
         "the database has no map: import one (or serve --demo) first"

@@ -72,8 +72,10 @@ pub fn json() -> String {
         .expect("the OpenAPI document serialises")
 }
 
+/// The document never changes while the process runs: built once, on first request.
 pub async fn document() -> HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(json())
+        .body(DOCUMENT.get_or_init(json).as_str())
 }

@@ -21,14 +21,16 @@ impl FromRequest for Device {
     type Future = Ready<Result<Device, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(200).collect::<String>())
-        };
         ready(Ok(Device(
-            header("x-device-id").or_else(|| header("user-agent")),
+            header_text(req, "x-device-id").or_else(|| header_text(req, "user-agent")),
         )))
     }
+}
+
+/// A header's text as recorded (sessions, audit): at most 200 characters.
+pub(crate) fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect())
 }

@@ -30,12 +30,9 @@ pub struct CheckAnswer {
     pub reason: Option<String>,
 }
 
-/// Today's date in the district (licence validity is by calendar day there).
+/// Today's date in the district, as licences store their validity.
 pub fn today() -> String {
-    chrono::Utc::now()
-        .with_timezone(&crate::clock::district_zone())
-        .format("%Y-%m-%d")
-        .to_string()
+    crate::clock::today().format("%Y-%m-%d").to_string()
 }
 
 /// The enterprise as shown to a caller: personal data whole, or masked (张*三, 138****5678,

@@ -33,6 +33,20 @@ pub struct Area {
     pub max_lat: f64,
 }
 
+/// The live cells of the stored map, as areas to place enterprises in.
+pub fn cell_areas(conn: &mut crate::db::Conn) -> diesel::QueryResult<Vec<Area>> {
+    Ok(crate::grid::store::cell_bboxes(conn)?
+        .into_iter()
+        .map(|(cell_code, (min_lon, min_lat, max_lon, max_lat))| Area {
+            cell_code,
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+        })
+        .collect())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratedEnterprise {
     pub uscc: String,

@@ -360,19 +360,12 @@ pub async fn import_library(
             json!([{"field": "body", "problem": e}]),
         )
     })?;
-    if strict && !problems.is_empty() {
-        return Err(ApiError::invalid(
-            "the file has bad rows; nothing was imported",
-            json!(problems),
-        ));
-    }
     let state2 = state.clone();
     let summary = state
         .db(move |conn| {
             let cells = state2.cells.load();
-            let mut summary = store::upsert(conn, &records, &cells, |_| {})?;
-            summary.refused += problems.len();
-            summary.problems.splice(0..0, problems);
+            let summary =
+                crate::import::enterprises(conn, &records, problems, strict, &cells, |_| {})?;
             audit::record(
                 conn,
                 &who,

@@ -212,13 +212,12 @@ fn upsert_licences(
 }
 
 pub fn find(conn: &mut Conn, uscc: &str) -> QueryResult<Option<EnterpriseRow>> {
-    // By primary key, without LIMIT (see reports::store::find): every check runs it.
-    Ok(db_run!(conn, |c| enterprises::table
+    // By key with get_result, which binds no LIMIT (SQLite re-prepares a bound LIMIT).
+    db_run!(conn, |c| enterprises::table
         .find(uscc)
         .select(EnterpriseRow::as_select())
-        .load(c))?
-    .into_iter()
-    .next())
+        .get_result(c)
+        .optional())
 }
 
 pub fn licences_of(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<LicenceRow>> {

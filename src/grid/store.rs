@@ -156,6 +156,27 @@ pub fn live_regions(conn: &mut Conn) -> QueryResult<Vec<RegionRow>> {
         .load(c))
 }
 
+/// Each live cell's code and its bounding box `(min_lon, min_lat, max_lon, max_lat)`, as
+/// stored by `replace_map`.
+pub fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, (f64, f64, f64, f64))>> {
+    let rows: Vec<(String, f64, f64, f64, f64)> = db_run!(conn, |c| regions::table
+        .filter(regions::deleted_at.is_null())
+        .filter(regions::level.eq("cell"))
+        .order(regions::code)
+        .select((
+            regions::code,
+            regions::min_lon,
+            regions::min_lat,
+            regions::max_lon,
+            regions::max_lat,
+        ))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, w, s, e, n)| (code, (w, s, e, n)))
+        .collect())
+}
+
 pub fn region(conn: &mut Conn, code: &str) -> QueryResult<Option<RegionRow>> {
     db_run!(conn, |c| regions::table
         .find(code)

@@ -108,10 +108,10 @@ pub async fn upload(
         return Ok(HttpResponse::Ok().json(view(&row, 0)));
     }
     let files = state.photos.clone();
-    let (row, bytes_len) = {
+    let row = {
         let sha = sha.clone();
         let uploader = who.user_id;
-        web::block(move || -> ApiResult<(PhotoRow, usize)> {
+        web::block(move || -> ApiResult<PhotoRow> {
             let facts = model::inspect(&body, declared).map_err(|e| match e {
                 PhotoError::Corrupt(_) => ApiError::invalid(
                     e.to_string(),
@@ -132,25 +132,21 @@ pub async fn upload(
                     log::error!("writing photo {sha}: {e}");
                     ApiError::unavailable("the photo store could not write; retry")
                 })?;
-            Ok((
-                PhotoRow {
-                    sha256: sha,
-                    uploader_id: uploader,
-                    content_type: facts.format.content_type().to_string(),
-                    bytes: body.len() as i64,
-                    width: facts.width as i32,
-                    height: facts.height as i32,
-                    exif_taken_at: facts.taken_at,
-                    exif_lon: facts.gps.map(|g| g.0),
-                    exif_lat: facts.gps.map(|g| g.1),
-                    received_at: crate::clock::now(),
-                },
-                body.len(),
-            ))
+            Ok(PhotoRow {
+                sha256: sha,
+                uploader_id: uploader,
+                content_type: facts.format.content_type().to_string(),
+                bytes: body.len() as i64,
+                width: facts.width as i32,
+                height: facts.height as i32,
+                exif_taken_at: facts.taken_at,
+                exif_lon: facts.gps.map(|g| g.0),
+                exif_lat: facts.gps.map(|g| g.1),
+                received_at: crate::clock::now(),
+            })
         })
         .await??
     };
-    let _ = bytes_len;
     let (created, updated, stored) = state
         .write(move |conn| {
             let created = store::insert(conn, &row)?;
@@ -164,7 +160,12 @@ pub async fn upload(
                     }
                 }
             }
-            let stored = store::find(conn, &row.sha256)?.ok_or_else(ApiError::internal)?;
+            // A new photo's row is the one just written; a known one may differ (its
+            // first uploader), so it is read.
+            let stored = match created {
+                true => row.clone(),
+                false => store::find(conn, &row.sha256)?.ok_or_else(ApiError::internal)?,
+            };
             Ok((created, updated, stored))
         })
         .await?;

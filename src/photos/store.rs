@@ -99,13 +99,12 @@ pub struct PhotoRow {
 }
 
 pub fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
-    // By primary key, without LIMIT (see reports::store::find).
-    Ok(db_run!(conn, |c| photos::table
+    // By key with get_result, which binds no LIMIT (SQLite re-prepares a bound LIMIT).
+    db_run!(conn, |c| photos::table
         .find(sha)
         .select(PhotoRow::as_select())
-        .load(c))?
-    .into_iter()
-    .next())
+        .get_result(c)
+        .optional())
 }
 
 /// Inserts the row unless the photo is known; answers whether it was new.
