@@ -1,5 +1,7 @@
 //! Users, their cells and login sessions in the database.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -28,6 +30,20 @@ pub fn user_by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<UserRow>>
         .select(UserRow::as_select())
         .first(c)
         .optional())
+}
+
+/// Usernames of users by id, for views that name people (claim holders, creators,
+/// inspectors).
+pub fn usernames(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        // Nobody to name: no round trip.
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = db_run!(conn, |c| users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
 }
 
 pub fn cells_of(conn: &mut Conn, user: i64) -> QueryResult<Vec<String>> {

@@ -18,13 +18,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
-use serde_json::{json, Value};
 
 use crate::auth::Role;
 use crate::cases::model::{self, tier_up, Action, ActionRequest, Actor, Status};
 use crate::cases::store::{self, CaseRow, CaseSeed, Step};
 use crate::checklist::model::{ChecklistItem, Tier};
-use crate::clock::rfc3339;
 use crate::db::schema::{enterprises, user_cells, users};
 use crate::db::Conn;
 use crate::db_run;
@@ -554,7 +552,7 @@ fn live_one(
             actor_role: role.as_str(),
             note: request.note.clone(),
             photos: request.photos.clone(),
-            details: details(&request, &t),
+            details: crate::cases::http::step_details(&request, &t),
         };
         let Some(after) = store::record(conn, &case, &t, &step, at)? else {
             break;
@@ -585,18 +583,6 @@ fn live_one(
     Ok(())
 }
 
-/// What the timeline records of a request beyond note and photos (as the action endpoint
-/// records it).
-fn details(request: &ActionRequest, t: &model::Transition) -> Value {
-    match request.action {
-        Action::Verify => json!({"outcome": request.outcome}),
-        Action::Extend => json!({"requested_due_at": request.due_at.map(rfc3339)}),
-        Action::ApproveExtension => json!({"due_at": rfc3339(t.due_at)}),
-        Action::Duplicate => json!({"duplicate_of": request.duplicate_of}),
-        _ => json!({}),
-    }
-}
-
 /// Plays the time-limit task up to `until` (exclusive): marks the case overdue a little
 /// after its due time, and escalates it once it has been overdue at its tier for longer
 /// than the grace, as `timers::run_once` would have on its sweeps. Answers whether it
@@ -623,27 +609,8 @@ fn keep_time(
         if at >= until {
             return Ok(changed);
         }
-        let Ok(t) = model::apply(
-            &case.facts(),
-            &Actor::System,
-            &ActionRequest::new(action),
-            at,
-            &[],
-        ) else {
-            return Ok(changed);
-        };
-        let step = Step {
-            action,
-            actor_id: None,
-            actor_role: "system",
-            note: None,
-            photos: Vec::new(),
-            details: json!({
-                "due_at": rfc3339(case.due_at),
-                "overdue_minutes": (at - case.due_at) / MINUTE,
-            }),
-        };
-        let Some(after) = store::record(conn, case, &t, &step, at)? else {
+        // The task's own step, recorded as it records it.
+        let Some(after) = crate::cases::timers::apply_system(conn, case, action, at)? else {
             return Ok(changed);
         };
         if action == Action::SystemEscalate {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::auth::store::usernames;
 use crate::auth::{Principal, Role};
 use crate::cases::model::{self, Action, ActionRequest, Actor, Refusal, Status};
 use crate::cases::scope;
@@ -234,7 +235,7 @@ fn detail(conn: &mut crate::db::Conn, who: &Principal, id: i64) -> ApiResult<Cas
     }
     let events = store::timeline(conn, id)?;
     let reports = store::joined_reports(conn, id)?;
-    let names = store::usernames(conn, &named_users(&[&row]))?;
+    let names = usernames(conn, &named_users(&[&row]))?;
     let case = view(&row, &scope::actor(who), &names);
     let timeline = events
         .into_iter()
@@ -433,7 +434,8 @@ pub async fn act(
 struct Loaded {
     row: CaseRow,
     names: HashMap<i64, String>,
-    departments: Vec<String>,
+    /// Whether the department a dispatch names is stored.
+    department_known: bool,
     duplicate_exists: bool,
 }
 
@@ -448,7 +450,14 @@ async fn take_action(
 ) -> ApiResult<web::Json<CaseView>> {
     let actor = scope::actor(&who);
     let reader = who.clone();
-    let wants_departments = request.action == Action::Dispatch;
+    // A dispatch needs only its own department checked, trimmed as the model compares it.
+    let dispatch_to = request
+        .department
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| request.action == Action::Dispatch && !d.is_empty())
+        .map(str::to_string);
+    let wanted = dispatch_to.clone();
     let duplicate_of = request
         .duplicate_of
         .filter(|_| request.action == Action::Duplicate);
@@ -457,12 +466,13 @@ async fn take_action(
             let row = store::find(conn, id)?
                 .filter(|row| scope::in_reach(&reader, row.place()))
                 .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
-            let names = store::usernames(conn, &named_users(&[&row]))?;
-            let departments = match wants_departments {
-                true => crate::checklist::store::department_codes(conn)?
-                    .into_iter()
-                    .collect(),
-                false => Vec::new(),
+            // The caller is named from the principal below; ask only for the others.
+            let mut ids = named_users(&[&row]);
+            ids.retain(|&u| u != reader.user_id);
+            let names = usernames(conn, &ids)?;
+            let department_known = match &wanted {
+                Some(code) => crate::checklist::store::department_exists(conn, code)?,
+                None => false,
             };
             let duplicate_exists = match duplicate_of {
                 Some(other) => other != id && store::exists(conn, other)?,
@@ -471,7 +481,7 @@ async fn take_action(
             Ok(Loaded {
                 row,
                 names,
-                departments,
+                department_known,
                 duplicate_exists,
             })
         })
@@ -479,7 +489,7 @@ async fn take_action(
     let Loaded {
         row,
         mut names,
-        departments,
+        department_known,
         duplicate_exists,
     } = loaded;
     names.insert(who.user_id, who.username.clone());
@@ -496,8 +506,9 @@ async fn take_action(
         ));
     }
     let now = clock::now();
-    let known: Vec<&str> = departments.iter().map(String::as_str).collect();
-    let transition = model::apply(&row.facts(), &actor, &request, now, &known)
+    // The model only asks whether the requested department is among the known ones.
+    let known = dispatch_to.as_deref().filter(|_| department_known);
+    let transition = model::apply(&row.facts(), &actor, &request, now, known.as_slice())
         .map_err(|refusal| refused(refusal, request.action, &row, &actor, &names))?;
     if !duplicate_exists {
         return Err(ApiError::invalid(
@@ -526,7 +537,7 @@ async fn take_action(
                 .db(move |conn| {
                     let current = store::find(conn, id)?
                         .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
-                    let names = store::usernames(conn, &named_users(&[&current]))?;
+                    let names = usernames(conn, &named_users(&[&current]))?;
                     Ok((current, names))
                 })
                 .await?;
@@ -544,8 +555,9 @@ async fn take_action(
     }
 }
 
-/// What the timeline records of a request beyond note and photos.
-fn step_details(request: &ActionRequest, t: &model::Transition) -> Value {
+/// What the timeline records of a request beyond note and photos (the demo records the
+/// same).
+pub(crate) fn step_details(request: &ActionRequest, t: &model::Transition) -> Value {
     match request.action {
         Action::Verify => json!({"outcome": request.outcome}),
         Action::Extend => json!({"requested_due_at": request.due_at.map(rfc3339)}),
@@ -776,7 +788,7 @@ pub async fn list(
     let (mut rows, names) = state
         .db(move |conn| {
             let rows = store::list(conn, &filter, sort, descending, after, limit + 1)?;
-            let names = store::usernames(conn, &named_users(&rows.iter().collect::<Vec<_>>()))?;
+            let names = usernames(conn, &named_users(&rows.iter().collect::<Vec<_>>()))?;
             Ok((rows, names))
         })
         .await?;
@@ -846,19 +858,24 @@ pub async fn open(
     body: web::Json<NewCase>,
 ) -> ApiResult<HttpResponse> {
     who.require(&[Role::Dispatcher, Role::Admin])?;
-    let known = state
+    let (current, departments) = state
         .db(|conn| {
-            let categories = match crate::checklist::store::current_version(conn)? {
-                Some(v) => crate::checklist::store::items(conn, v.version)?
-                    .into_iter()
-                    .map(|i| i.category)
-                    .collect(),
-                None => HashSet::new(),
-            };
-            let departments = crate::checklist::store::department_codes(conn)?;
-            Ok((categories, departments))
+            Ok((
+                crate::checklist::store::current_version_number(conn)?,
+                crate::checklist::store::department_codes(conn)?,
+            ))
         })
         .await?;
+    // A version's items never change, so they come from the per-version cache.
+    let categories: HashSet<String> = match current {
+        Some(v) => state
+            .checklist_index(v)
+            .await?
+            .map(|items| items.values().map(|i| i.category.clone()).collect())
+            .unwrap_or_default(),
+        None => HashSet::new(),
+    };
+    let known = (categories, departments);
     let now = clock::now();
     let seed = manual_seed(body.into_inner(), &who, &known, &state.cells.load(), now)
         .map_err(|problems| ApiError::invalid("the case is invalid", Value::Array(problems)))?;

@@ -5,8 +5,6 @@
 //! It must not decide what a case allows: that is `model::apply`, asked before a
 //! transition reaches [`record`].
 
-use std::collections::HashMap;
-
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Text};
 use serde_json::{json, Value};
@@ -595,15 +593,6 @@ pub fn joined_by(conn: &mut Conn, case: i64, inspector: i64) -> QueryResult<bool
             .filter(reports::inspector_id.eq(inspector))
     ))
     .get_result(c))
-}
-
-/// Usernames of users by id (claim holders, creators).
-pub fn usernames(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = db_run!(conn, |c| users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::username))
-        .load(c))?;
-    Ok(rows.into_iter().collect())
 }
 
 /// The order of a listing; every sort ends on the id so that the order is total and a

@@ -80,7 +80,7 @@ fn sweep(
         done += conn.write(|conn| {
             let mut changed = 0;
             for row in &batch {
-                if apply_system(conn, row, action, now)? {
+                if apply_system(conn, row, action, now)?.is_some() {
                     changed += 1;
                 }
             }
@@ -92,9 +92,15 @@ fn sweep(
     }
 }
 
-/// Decides and records one system step on `row` as read; false when the rules refuse it
-/// now or another writer changed the case first.
-fn apply_system(conn: &mut Conn, row: &CaseRow, action: Action, now: i64) -> QueryResult<bool> {
+/// Decides and records one system step on `row` as read, at `now`; the case as written, or
+/// None when the rules refuse it now or another writer changed the case first. The demo
+/// plays the task with it too.
+pub(crate) fn apply_system(
+    conn: &mut Conn,
+    row: &CaseRow,
+    action: Action,
+    now: i64,
+) -> QueryResult<Option<CaseRow>> {
     let Ok(t) = model::apply(
         &row.facts(),
         &Actor::System,
@@ -102,7 +108,7 @@ fn apply_system(conn: &mut Conn, row: &CaseRow, action: Action, now: i64) -> Que
         now,
         &[],
     ) else {
-        return Ok(false);
+        return Ok(None);
     };
     let step = Step {
         action,
@@ -115,5 +121,5 @@ fn apply_system(conn: &mut Conn, row: &CaseRow, action: Action, now: i64) -> Que
             "overdue_minutes": (now - row.due_at) / 60_000_000,
         }),
     };
-    Ok(store::record(conn, row, &t, &step, now)?.is_some())
+    store::record(conn, row, &t, &step, now)
 }

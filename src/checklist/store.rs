@@ -62,6 +62,14 @@ pub fn department_codes(conn: &mut Conn) -> QueryResult<HashSet<String>> {
     Ok(all_departments(conn)?.into_iter().map(|d| d.code).collect())
 }
 
+/// Whether a department with this code is stored; a lookup by key, so no LIMIT is bound.
+pub fn department_exists(conn: &mut Conn, code: &str) -> QueryResult<bool> {
+    db_run!(conn, |c| diesel::select(diesel::dsl::exists(
+        departments::table.find(code)
+    ))
+    .get_result(c))
+}
+
 #[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
 #[diesel(table_name = checklist_versions)]
 pub struct VersionRow {
@@ -78,6 +86,14 @@ pub fn current_version(conn: &mut Conn) -> QueryResult<Option<VersionRow>> {
         .select(VersionRow::as_select())
         .first(c)
         .optional())
+}
+
+/// The current version's number alone, for callers that read its items from
+/// `AppState::checklist_index`.
+pub fn current_version_number(conn: &mut Conn) -> QueryResult<Option<i32>> {
+    db_run!(conn, |c| checklist_versions::table
+        .select(diesel::dsl::max(checklist_versions::version))
+        .get_result(c))
 }
 
 pub fn version(conn: &mut Conn, number: i32) -> QueryResult<Option<VersionRow>> {

@@ -156,9 +156,11 @@ pub fn live_regions(conn: &mut Conn) -> QueryResult<Vec<RegionRow>> {
         .load(c))
 }
 
-/// Each live cell's code and its bounding box `(min_lon, min_lat, max_lon, max_lat)`, as
-/// stored by `replace_map`.
-pub fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, (f64, f64, f64, f64))>> {
+/// A bounding box: `(min_lon, min_lat, max_lon, max_lat)`.
+pub type BBox = (f64, f64, f64, f64);
+
+/// Each live cell's code and its bounding box, as stored by `replace_map`.
+pub fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, BBox)>> {
     let rows: Vec<(String, f64, f64, f64, f64)> = db_run!(conn, |c| regions::table
         .filter(regions::deleted_at.is_null())
         .filter(regions::level.eq("cell"))

@@ -425,7 +425,7 @@ fn view(conn: &mut crate::db::Conn, row: &ReportRow) -> ApiResult<ReportView> {
         flags: state,
         report_photos: photos,
     } = store::settle_flags(conn, row)?;
-    let names = store::usernames(conn, &[row.inspector_id])?;
+    let names = crate::auth::store::usernames(conn, &[row.inspector_id])?;
     let cases = store::case_ids(conn, &row.id)?;
     Ok(ReportView {
         id: row.id.clone(),

@@ -1,7 +1,5 @@
 //! Stored reports: the idempotent insert, flag settling, reads and lists.
 
-use std::collections::HashMap;
-
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -281,14 +279,6 @@ pub fn list(
         }};
     }
     db_run!(conn, |c| filtered!().load(c))
-}
-
-pub fn usernames(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = db_run!(conn, |c| users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::username))
-        .load(c))?;
-    Ok(rows.into_iter().collect())
 }
 
 pub fn user_id(conn: &mut Conn, username: &str) -> QueryResult<Option<i64>> {

@@ -320,6 +320,23 @@ fn failed_verification_reopens_and_a_decline_is_redispatched(b: Backend) {
     );
     assert_eq!(declined["claimed_by"]["username"], "disp-guicheng-1");
     assert_eq!(declined["counters"]["declined"], 1);
+    // A dispatch names a stored department.
+    for (department, problem) in [
+        ("nobody", "not a known department"),
+        (" ", "department is required"),
+    ] {
+        let (status, refused) = act(
+            &app,
+            &u.centre,
+            id,
+            json!({"action": "dispatch", "department": department}),
+        );
+        assert_eq!(status, 422, "{refused}");
+        assert!(
+            refused["error"]["details"].to_string().contains(problem),
+            "{refused}"
+        );
+    }
     // 改派.
     step(
         &app,
