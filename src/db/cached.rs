@@ -5,6 +5,7 @@
 //! group-commit writer's time. A `Sql` is fixed text with `?` placeholders and typed binds;
 //! diesel caches it by its text like any safe query.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use diesel::backend::Backend;
@@ -25,19 +26,21 @@ pub enum Bind {
     OptText(Option<String>),
 }
 
-/// A statement of fixed text; `ST` is the SQL type of the rows it returns (`()` for none).
+/// A statement of fixed text; `ST` is the SQL type of the rows it returns (`()` for none,
+/// `diesel::sql_types::Untyped` for rows read by column name with `QueryableByName`).
 #[derive(Debug, Clone)]
 pub struct Sql<ST = ()> {
-    text: &'static str,
+    text: Cow<'static, str>,
     binds: Vec<Bind>,
     returns: PhantomData<ST>,
 }
 
 impl<ST> Sql<ST> {
-    /// `text` uses `?` for each bind, in order; it must not contain `?` otherwise.
-    pub fn new(text: &'static str) -> Sql<ST> {
+    /// `text` uses `?` for each bind, in order (numbered `$n` for PostgreSQL); it must not
+    /// contain `?` otherwise. A text built at run time stays prepared too, by its text.
+    pub fn new(text: impl Into<Cow<'static, str>>) -> Sql<ST> {
         Sql {
-            text,
+            text: text.into(),
             binds: Vec::new(),
             returns: PhantomData,
         }

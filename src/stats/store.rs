@@ -5,69 +5,33 @@
 //! The SQL is written out rather than built with diesel's DSL, since it needs common table
 //! expressions and window functions (the median) that the DSL does not express. Both
 //! backends run the same text: only the placeholders differ (`?` on SQLite, `$n` on
-//! PostgreSQL), and [`run`] numbers them. It must not apply a formula: rates and rounding
+//! PostgreSQL), and `db::cached::Sql` numbers them. It must not apply a formula: rates and rounding
 //! are `stats::model`'s.
 
 use std::collections::HashMap;
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
 use diesel::sqlite::Sqlite;
 
+use crate::db::cached::{Bind, Sql};
 use crate::db::Conn;
+use crate::db_run;
 use crate::grid::model::Level;
 use crate::stats::model::{Coverage, DepartmentCounts, Window};
 
-/// A value bound to a placeholder.
-#[derive(Debug, Clone)]
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-/// Runs `sql` (placeholders written `?`) with `binds` on either backend.
+/// Runs `sql` (placeholders written `?`) with `binds` on either backend, reading rows by
+/// column name. `Sql` numbers the placeholders for PostgreSQL and keeps each text prepared.
 fn run<T>(conn: &mut Conn, sql: &str, binds: &[Bind]) -> QueryResult<Vec<T>>
 where
     T: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
-    match conn {
-        Conn::Sqlite(c) => {
-            let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
-            for b in binds {
-                q = match b {
-                    Bind::Int(v) => q.bind::<BigInt, _>(*v),
-                    Bind::Text(v) => q.bind::<Text, _>(v.clone()),
-                };
-            }
-            q.load(&mut **c)
-        }
-        Conn::Pg(c) => {
-            let mut q = diesel::sql_query(numbered(sql)).into_boxed::<Pg>();
-            for b in binds {
-                q = match b {
-                    Bind::Int(v) => q.bind::<BigInt, _>(*v),
-                    Bind::Text(v) => q.bind::<Text, _>(v.clone()),
-                };
-            }
-            q.load(&mut **c)
-        }
-    }
-}
-
-/// `?` placeholders as PostgreSQL's `$1`, `$2`, ... (the SQL here has no `?` elsewhere).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    let query = binds
+        .iter()
+        .cloned()
+        .fold(Sql::<Untyped>::new(sql.to_string()), Sql::bind);
+    db_run!(conn, |c| query.clone().load(c))
 }
 
 /// The condition that keeps the cases (alias `c`) of the coverage, with its binds: one
@@ -208,8 +172,8 @@ pub fn department_counts(
 ) -> QueryResult<HashMap<String, DepartmentCounts>> {
     let (area, area_binds) = area_condition(coverage);
     let with_window = |mut binds: Vec<Bind>| {
-        binds.insert(0, Bind::Int(window.from));
-        binds.insert(1, Bind::Int(window.to));
+        binds.insert(0, Bind::I64(window.from));
+        binds.insert(1, Bind::I64(window.to));
         binds
     };
     let mut out: HashMap<String, DepartmentCounts> = HashMap::new();
@@ -228,7 +192,7 @@ pub fn department_counts(
         entry.declined = r.declined;
         entry.extended = r.extended;
     }
-    let mut binds = vec![Bind::Int(now)];
+    let mut binds = vec![Bind::I64(now)];
     binds.extend(area_binds);
     let overdue: Vec<OverdueRow> = run(conn, &overdue_sql(area), &binds)?;
     for r in overdue {
@@ -265,7 +229,7 @@ pub fn cell_category_counts(
     window: Window,
 ) -> QueryResult<Vec<(String, String, i64)>> {
     let (area, area_binds) = area_condition(coverage);
-    let mut binds = vec![Bind::Int(window.from), Bind::Int(window.to)];
+    let mut binds = vec![Bind::I64(window.from), Bind::I64(window.to)];
     binds.extend(area_binds);
     let rows: Vec<CellCategoryRow> = run(conn, &cells_sql(area), &binds)?;
     Ok(rows
@@ -300,14 +264,6 @@ mod tests {
             .map(|l| l.detail)
             .collect::<Vec<_>>()
             .join("; ")
-    }
-
-    #[test]
-    fn placeholders_are_numbered_for_postgresql() {
-        assert_eq!(
-            numbered("a = ? AND b < ? OR c = ?"),
-            "a = $1 AND b < $2 OR c = $3"
-        );
     }
 
     /// The statistics stay fast with 100,000 cases because no query reads a whole table:
@@ -457,8 +413,8 @@ mod tests {
                         ("overdue", overdue_sql(area), false),
                     ] {
                         let mut all = match windowed {
-                            true => vec![Bind::Int(window.from), Bind::Int(window.to)],
-                            false => vec![Bind::Int(end)],
+                            true => vec![Bind::I64(window.from), Bind::I64(window.to)],
+                            false => vec![Bind::I64(end)],
                         };
                         all.extend(binds.clone());
                         let t = std::time::Instant::now();
