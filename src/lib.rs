@@ -283,16 +283,25 @@ fn json_error(err: &JsonPayloadError) -> ApiError {
             format!("the body is larger than the limit of {limit} bytes"),
         )
         .with_details(json!({"limit": limit})),
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::invalid(
+        JsonPayloadError::Deserialize(e) => json_body_error(e),
+        other => ApiError::bad_request(format!("could not read the body: {other}")),
+    }
+}
+
+/// A JSON body that could not be read: 422 when it is JSON of the wrong shape, 400 when it
+/// is not JSON at all. Handlers that read a body themselves answer the same.
+pub(crate) fn json_body_error(e: &serde_json::Error) -> ApiError {
+    if e.is_data() {
+        ApiError::invalid(
             "the JSON does not have the expected shape",
             json!([{"problem": e.to_string()}]),
-        ),
-        JsonPayloadError::Deserialize(e) => ApiError::new(
+        )
+    } else {
+        ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("malformed JSON: {e}"),
-        ),
-        other => ApiError::bad_request(format!("could not read the body: {other}")),
+        )
     }
 }
 

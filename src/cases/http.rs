@@ -390,20 +390,7 @@ pub async fn claim(
     let body: ClaimBody = if body.iter().all(u8::is_ascii_whitespace) {
         ClaimBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::invalid(
-                    "the claim does not have the expected shape",
-                    json!([{"problem": e.to_string()}]),
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_json",
-                    format!("malformed JSON: {e}"),
-                )
-            }
-        })?
+        serde_json::from_slice(&body).map_err(|e| crate::json_body_error(&e))?
     };
     let request = ActionRequest::new(Action::Claim);
     take_action(&state, who, id.into_inner(), request, body.version).await
