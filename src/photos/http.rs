@@ -1,5 +1,7 @@
 //! Photo upload (content-addressed, idempotent) and download with access control.
 
+use std::collections::HashMap;
+
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -152,10 +154,17 @@ pub async fn upload(
             let created = store::insert(conn, &row)?;
             let mut updated = 0;
             if created {
-                // Settle the flags of every report waiting for this photo.
+                // Settle the flags of every report waiting for this photo, reading each
+                // inspector's cells once.
+                let mut cells = HashMap::new();
                 for id in store::reports_naming(conn, &row.sha256)? {
                     if let Some(report) = crate::reports::store::find(conn, &id)? {
-                        crate::reports::store::settle_flags(conn, &report)?;
+                        let assigned = crate::reports::store::cells_once(
+                            conn,
+                            &mut cells,
+                            report.inspector_id,
+                        )?;
+                        crate::reports::store::settle_flags(conn, &report, assigned)?;
                         updated += 1;
                     }
                 }
@@ -205,8 +214,8 @@ fn may_see(conn: &mut crate::db::Conn, who: &Principal, row: &PhotoRow) -> ApiRe
     }
     for id in store::reports_naming(conn, &row.sha256)? {
         if let Some(report) = crate::reports::store::find(conn, &id)? {
-            let region = crate::reports::http::inspector_region(conn, report.inspector_id)?;
-            if crate::reports::http::may_read(who, &report, region.as_deref()) {
+            let region = || crate::reports::store::inspector_region(conn, report.inspector_id);
+            if crate::reports::http::may_read(who, &report, region)? {
                 return Ok(true);
             }
         }

@@ -409,27 +409,38 @@ pub struct ReportView {
 }
 
 /// Whether `who` may read a stored report: inspectors their own, others by region.
-pub fn may_read(who: &Principal, row: &ReportRow, inspector_region: Option<&str>) -> bool {
-    match who.role {
+/// `inspector_region` (a query) is called only for a report outside the map, the one
+/// case that needs it.
+pub fn may_read<E>(
+    who: &Principal,
+    row: &ReportRow,
+    inspector_region: impl FnOnce() -> Result<Option<String>, E>,
+) -> Result<bool, E> {
+    Ok(match who.role {
         Role::Inspector => row.inspector_id == who.user_id,
         Role::Admin => true,
         _ => match &row.cell_code {
             Some(cell) => who.may_see(cell),
-            None => inspector_region.is_some_and(|r| who.may_see(r)),
+            None => inspector_region()?.is_some_and(|r| who.may_see(&r)),
         },
-    }
+    })
 }
 
-fn view(conn: &mut crate::db::Conn, row: &ReportRow) -> ApiResult<ReportView> {
+/// The view of a stored report; `inspector` is its inspector's username.
+fn view(
+    conn: &mut crate::db::Conn,
+    row: &ReportRow,
+    assigned: &[String],
+    inspector: String,
+) -> ApiResult<ReportView> {
     let store::Settled {
         flags: state,
         report_photos: photos,
-    } = store::settle_flags(conn, row)?;
-    let names = crate::auth::store::usernames(conn, &[row.inspector_id])?;
+    } = store::settle_flags(conn, row, assigned)?;
     let cases = store::case_ids(conn, &row.id)?;
     Ok(ReportView {
         id: row.id.clone(),
-        inspector: names.get(&row.inspector_id).cloned().unwrap_or_default(),
+        inspector,
         captured_at: crate::clock::rfc3339(row.captured_at),
         received_at: crate::clock::rfc3339(row.received_at),
         location: json!({"lon": row.lon, "lat": row.lat, "accuracy_m": row.accuracy_m, "crs": "wgs84", "reported_crs": row.reported_crs}),
@@ -462,21 +473,26 @@ pub async fn read(
         .db(move |conn| {
             let row = store::find(conn, &id)?
                 .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
-            let region = inspector_region(conn, row.inspector_id)?;
-            if !may_read(&who, &row, region.as_deref()) {
+            // The inspector's cells, read at most once: for the region of a report outside
+            // the map, then for its flags.
+            let mut cells = None;
+            let readable = may_read(&who, &row, || {
+                let read = crate::auth::store::cells_of(conn, row.inspector_id)?;
+                Ok::<_, ApiError>(store::region_of(cells.insert(read)))
+            })?;
+            if !readable {
                 // Not 403: whether a report exists outside your scope is not yours to know.
                 return Err(ApiError::not_found(format!("no report {id}")));
             }
-            Ok(web::Json(view(conn, &row)?))
+            let assigned = match cells {
+                Some(cells) => cells,
+                None => crate::auth::store::cells_of(conn, row.inspector_id)?,
+            };
+            let mut names = crate::auth::store::usernames(conn, &[row.inspector_id])?;
+            let inspector = names.remove(&row.inspector_id).unwrap_or_default();
+            Ok(web::Json(view(conn, &row, &assigned, inspector)?))
         })
         .await
-}
-
-/// The region a report outside the map belongs to: its inspector's first cell.
-pub fn inspector_region(conn: &mut crate::db::Conn, inspector: i64) -> ApiResult<Option<String>> {
-    Ok(crate::auth::store::cells_of(conn, inspector)?
-        .first()
-        .cloned())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -586,8 +602,16 @@ pub async fn list(
             }
             let rows = store::list(conn, &filter, after, limit + 1)?;
             let mut views = HashMap::new();
+            // Each inspector's cells and name once per page, not once per report.
+            let mut cells = HashMap::new();
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.inspector_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let names = crate::auth::store::usernames(conn, &ids)?;
             for row in rows.iter().take(limit as usize) {
-                views.insert(row.id.clone(), view(conn, row)?);
+                let assigned = store::cells_once(conn, &mut cells, row.inspector_id)?;
+                let inspector = names.get(&row.inspector_id).cloned().unwrap_or_default();
+                views.insert(row.id.clone(), view(conn, row, assigned, inspector)?);
             }
             Ok((rows, views))
         })

@@ -1,5 +1,8 @@
 //! Stored reports: the idempotent insert, flag settling, reads and lists.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -162,10 +165,34 @@ pub struct Settled {
     pub report_photos: Vec<String>,
 }
 
+/// The region a report outside the map belongs to: its inspector's first cell.
+pub fn inspector_region(conn: &mut Conn, inspector: i64) -> QueryResult<Option<String>> {
+    Ok(region_of(&crate::auth::store::cells_of(conn, inspector)?))
+}
+
+/// [`inspector_region`] from cells already read.
+pub fn region_of(cells: &[String]) -> Option<String> {
+    cells.first().cloned()
+}
+
+/// An inspector's cells, read on first use and kept in `seen`, so that settling many
+/// reports reads each inspector's cells once.
+pub fn cells_once<'a>(
+    conn: &mut Conn,
+    seen: &'a mut HashMap<i64, Vec<String>>,
+    inspector: i64,
+) -> QueryResult<&'a [String]> {
+    Ok(match seen.entry(inspector) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e.insert(crate::auth::store::cells_of(conn, inspector)?),
+    })
+}
+
 /// Recomputes a stored report's flags from the photos that have arrived, stores them if
 /// they changed, and answers them with the photos still missing (and the report-level
-/// photos it had to read anyway, so that a view does not read them again).
-pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<Settled> {
+/// photos it had to read anyway, so that a view does not read them again). `assigned` is
+/// the inspector's cells, passed in so that callers settling many reports read them once.
+pub fn settle_flags(conn: &mut Conn, row: &ReportRow, assigned: &[String]) -> QueryResult<Settled> {
     let items = row.items();
     let photos = report_level_photos(conn, &row.id)?;
     let mut named: Vec<String> = photos
@@ -176,7 +203,6 @@ pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<Settled> {
     named.sort();
     named.dedup();
     let arrived = crate::photos::store::arrived(conn, &named)?;
-    let assigned = crate::auth::store::cells_of(conn, row.inspector_id)?;
     let state = model::flags(
         &FlagInputs {
             captured_at: row.captured_at,
@@ -184,7 +210,7 @@ pub fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<Settled> {
             lon: row.lon,
             lat: row.lat,
             cell: row.cell_code.as_deref(),
-            assigned: &assigned,
+            assigned,
             items: &items,
             photos: &photos,
         },
