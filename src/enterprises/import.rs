@@ -178,18 +178,21 @@ fn check_licence(mut l: LicenceRecord, owner: Option<&str>) -> Result<LicenceRec
 pub fn parse_json(text: &str) -> Result<(Vec<EnterpriseRecord>, Vec<RowProblem>), String> {
     let doc: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let list = match &doc {
-        serde_json::Value::Array(a) => a,
-        other => other
-            .get("enterprises")
-            .and_then(|e| e.as_array())
-            .ok_or("expected {\"enterprises\": [...]}")?,
-    };
+    // Taken apart by value so that each record deserialises without a copy.
+    let list = match doc {
+        serde_json::Value::Array(a) => Some(a),
+        serde_json::Value::Object(mut o) => match o.remove("enterprises") {
+            Some(serde_json::Value::Array(a)) => Some(a),
+            _ => None,
+        },
+        _ => None,
+    }
+    .ok_or("expected {\"enterprises\": [...]}")?;
     let mut good = Vec::new();
     let mut bad = Vec::new();
     let mut seen = HashSet::new();
-    for (i, raw) in list.iter().enumerate() {
-        let outcome = serde_json::from_value::<EnterpriseRecord>(raw.clone())
+    for (i, raw) in list.into_iter().enumerate() {
+        let outcome = serde_json::from_value::<EnterpriseRecord>(raw)
             .map_err(|e| e.to_string())
             .and_then(check_enterprise)
             .and_then(|e| {

@@ -12,7 +12,6 @@ use crate::db_run;
 use crate::enterprises::import::{EnterpriseRecord, RowProblem, ORPHAN_LICENCES};
 use crate::enterprises::model::{Found, LicenceKind};
 use crate::grid::index::CellIndex;
-use crate::grid::model::{ancestor_at, Level};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = enterprises)]
@@ -73,10 +72,45 @@ pub fn upsert(
         records.iter().partition(|r| r.status == ORPHAN_LICENCES);
     let mut done = 0;
     for group in real.chunks(CHUNK * CHUNKS_PER_TRANSACTION) {
+        // Locating is thousands of point-in-polygon tests: done before `write` so that the
+        // write lock (BEGIN IMMEDIATE on SQLite) is held only while statements run. Rows
+        // borrow from the records and the index rather than copying them.
+        let prepared: Vec<_> = group
+            .chunks(CHUNK)
+            .map(|chunk| {
+                let codes: Vec<&str> = chunk.iter().map(|r| r.uscc.as_str()).collect();
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|r| {
+                        let entry = cells.locate(r.lon, r.lat);
+                        (
+                            enterprises::uscc.eq(r.uscc.as_str()),
+                            enterprises::name.eq(r.name.as_str()),
+                            enterprises::legal_representative.eq(r.legal_representative.as_str()),
+                            enterprises::legal_rep_id_number.eq(r.legal_rep_id_number.as_str()),
+                            enterprises::phone.eq(r.phone.as_str()),
+                            enterprises::address.eq(r.address.as_str()),
+                            enterprises::lon.eq(r.lon),
+                            enterprises::lat.eq(r.lat),
+                            enterprises::cell_code.eq(entry.map(|e| e.cell.code.as_str())),
+                            enterprises::community_code
+                                .eq(entry.map(|e| e.community.code.as_str())),
+                            enterprises::town_code.eq(entry.map(|e| e.town.code.as_str())),
+                            enterprises::status.eq(r.status.as_str()),
+                            enterprises::registered_on.eq(r.registered_on.as_str()),
+                            enterprises::place_kind.eq(r.place_kind.as_deref()),
+                            enterprises::updated_at.eq(now),
+                        )
+                    })
+                    .collect();
+                let licence_rows: Vec<&crate::enterprises::import::LicenceRecord> =
+                    chunk.iter().flat_map(|r| r.licences.iter()).collect();
+                (codes, rows, licence_rows)
+            })
+            .collect();
         conn.write(|conn| -> QueryResult<()> {
             let seq = db::next_change_seq(conn)?;
-            for chunk in group.chunks(CHUNK) {
-                let codes: Vec<&str> = chunk.iter().map(|r| r.uscc.as_str()).collect();
+            for (codes, rows, licence_rows) in prepared {
                 let existing: HashSet<String> = db_run!(conn, |c| enterprises::table
                     .filter(enterprises::uscc.eq_any(&codes))
                     .select(enterprises::uscc)
@@ -84,36 +118,15 @@ pub fn upsert(
                 .into_iter()
                 .collect();
                 summary.updated += existing.len();
-                summary.inserted += chunk.len() - existing.len();
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .map(|r| {
-                        let entry = cells.locate(r.lon, r.lat);
-                        let cell = entry.map(|e| e.cell.code.clone());
-                        (
-                            enterprises::uscc.eq(r.uscc.clone()),
-                            enterprises::name.eq(r.name.clone()),
-                            enterprises::legal_representative.eq(r.legal_representative.clone()),
-                            enterprises::legal_rep_id_number.eq(r.legal_rep_id_number.clone()),
-                            enterprises::phone.eq(r.phone.clone()),
-                            enterprises::address.eq(r.address.clone()),
-                            enterprises::lon.eq(r.lon),
-                            enterprises::lat.eq(r.lat),
-                            enterprises::cell_code.eq(cell.clone()),
-                            enterprises::community_code
-                                .eq(cell.as_ref().map(|c| ancestor_at(c, Level::Community))),
-                            enterprises::town_code
-                                .eq(cell.as_ref().map(|c| ancestor_at(c, Level::Town))),
-                            enterprises::status.eq(r.status.clone()),
-                            enterprises::registered_on.eq(r.registered_on.clone()),
-                            enterprises::place_kind.eq(r.place_kind.clone()),
-                            enterprises::updated_at.eq(now),
-                            enterprises::change_seq.eq(seq),
-                        )
-                    })
+                summary.inserted += codes.len() - existing.len();
+                // The sequence is known only inside the transaction; a nested tuple still
+                // makes one multi-row INSERT per chunk.
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .map(|row| (row, enterprises::change_seq.eq(seq)))
                     .collect();
                 db_run!(conn, |c| diesel::insert_into(enterprises::table)
-                    .values(rows.clone())
+                    .values(rows)
                     .on_conflict(enterprises::uscc)
                     .do_update()
                     .set((
@@ -136,8 +149,6 @@ pub fn upsert(
                         enterprises::change_seq.eq(excluded(enterprises::change_seq)),
                     ))
                     .execute(c))?;
-                let licence_rows: Vec<&crate::enterprises::import::LicenceRecord> =
-                    chunk.iter().flat_map(|r| r.licences.iter()).collect();
                 summary.licences += upsert_licences(conn, &licence_rows, seq)?;
             }
             Ok(())
@@ -185,18 +196,18 @@ fn upsert_licences(
             .iter()
             .map(|l| {
                 (
-                    licences::kind.eq(l.kind.clone()),
-                    licences::number.eq(l.number.clone()),
-                    licences::uscc.eq(l.uscc.clone()),
-                    licences::valid_from.eq(l.valid_from.clone()),
-                    licences::valid_to.eq(l.valid_to.clone()),
-                    licences::status.eq(l.status.clone()),
+                    licences::kind.eq(l.kind.as_str()),
+                    licences::number.eq(l.number.as_str()),
+                    licences::uscc.eq(l.uscc.as_str()),
+                    licences::valid_from.eq(l.valid_from.as_str()),
+                    licences::valid_to.eq(l.valid_to.as_str()),
+                    licences::status.eq(l.status.as_str()),
                     licences::change_seq.eq(seq),
                 )
             })
             .collect();
         db_run!(conn, |c| diesel::insert_into(licences::table)
-            .values(rows.clone())
+            .values(rows)
             .on_conflict((licences::kind, licences::number))
             .do_update()
             .set((
