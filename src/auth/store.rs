@@ -88,9 +88,8 @@ pub fn principal_by_token(
         .filter(sessions::revoked_at.is_null())
         .filter(users::active.eq(true))
         .select((UserRow::as_select(), sessions::expires_at))
-        .load(c))?
-    .into_iter()
-    .next();
+        .get_result(c)
+        .optional())?;
     let Some((user, expires_at)) = found else {
         return Ok(None);
     };

@@ -54,14 +54,12 @@ impl ReportRow {
 }
 
 pub fn find(conn: &mut Conn, id: &str) -> QueryResult<Option<ReportRow>> {
-    // By primary key, so no LIMIT: SQLite re-prepares a statement whose LIMIT is a bound
-    // parameter on every run, and this runs on every report.
-    Ok(db_run!(conn, |c| reports::table
+    // By key with get_result, which binds no LIMIT (SQLite re-prepares a bound LIMIT).
+    db_run!(conn, |c| reports::table
         .find(id)
         .select(ReportRow::as_select())
-        .load(c))?
-    .into_iter()
-    .next())
+        .get_result(c)
+        .optional())
 }
 
 /// Where a report lies, from the locate index (all None outside the map).
