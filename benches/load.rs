@@ -78,6 +78,13 @@ struct Opts {
     /// Concurrent clients (default: 64; 4 for photos).
     #[arg(long)]
     clients: Option<usize>,
+    /// Offered load in requests per second, spread evenly over the clients (open loop);
+    /// latency then counts from each request's scheduled send time, so a server that falls
+    /// behind shows it in the percentiles. Without it every client sends back to back
+    /// (closed loop), which measures the ceiling, where latency is clients / throughput.
+    /// The /healthz ceiling is always measured closed loop.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Length of each measured window.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
@@ -170,6 +177,12 @@ impl Opts {
             if !(1..=1024).contains(&c) {
                 bail!("--clients must be within 1..=1024");
             }
+        }
+        if self
+            .rate
+            .is_some_and(|r| !(r.is_finite() && (1.0..=1_000_000.0).contains(&r)))
+        {
+            bail!("--rate must be within 1..=1,000,000 requests per second");
         }
         if !(1..=16).contains(&self.load_threads) {
             bail!("--load-threads must be within 1..=16");
@@ -1830,16 +1843,29 @@ async fn client_loop<S: Scenario>(
     task: usize,
     first: u64,
     deadline: Instant,
+    pace: Option<Pace>,
 ) -> TaskOutcome {
     let mut out = TaskOutcome {
         latencies_us: Vec::with_capacity(4096),
         next: first,
         ..TaskOutcome::default()
     };
+    let mut due = pace.map(|p| p.first);
     loop {
-        let started = Instant::now();
+        // Paced: the scheduled time, even when the previous answer came late (no
+        // coordinated omission: the wait for a slow server is part of the latency).
+        let started = match due {
+            Some(at) => {
+                tokio::time::sleep_until(at.into()).await;
+                at
+            }
+            None => Instant::now(),
+        };
         if started >= deadline {
             break;
+        }
+        if let (Some(at), Some(p)) = (due.as_mut(), pace) {
+            *at += p.every;
         }
         let request = scenario.request(&ctx, task, out.next);
         out.next += 1;
@@ -1890,13 +1916,33 @@ struct Window {
     samples: Vec<String>,
 }
 
+/// When a paced client sends: first at `first`, then every `every`.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    first: Instant,
+    every: Duration,
+}
+
 async fn window<S: Scenario>(
     ctx: &Arc<Ctx>,
     scenario: &Arc<S>,
     next: &mut [u64],
     length: Duration,
+    rate: Option<f64>,
 ) -> Window {
-    let deadline = Instant::now() + length;
+    let begin = Instant::now();
+    let deadline = begin + length;
+    let clients = next.len();
+    // Each client sends every clients/rate seconds, the clients staggered evenly.
+    let pace = |task: usize| {
+        rate.map(|r| {
+            let every = Duration::from_secs_f64(clients as f64 / r);
+            Pace {
+                first: begin + every.mul_f64(task as f64 / clients as f64),
+                every,
+            }
+        })
+    };
     let tasks: Vec<_> = next
         .iter()
         .enumerate()
@@ -1907,6 +1953,7 @@ async fn window<S: Scenario>(
                 task,
                 first,
                 deadline,
+                pace(task),
             ))
         })
         .collect();
@@ -2012,13 +2059,22 @@ struct Plan {
     warmup: u64,
     seconds: u64,
     runs: usize,
+    /// Offered requests per second (open loop); None: closed loop.
+    rate: Option<f64>,
 }
 
 /// Prepares scenario `S`, warms up, runs the measured windows and prints each and the
 /// median; answers the median.
 async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyhow::Result<Figures> {
+    let pacing = match plan.rate {
+        Some(r) => format!(
+            ", open loop at {} req/s offered (latency from the scheduled send)",
+            thousands(r)
+        ),
+        None => String::new(),
+    };
     println!(
-        "\n== {}: {} clients, warm-up {} s, {} × {} s",
+        "\n== {}: {} clients, warm-up {} s, {} × {} s{pacing}",
         S::NAME,
         plan.clients,
         plan.warmup,
@@ -2039,7 +2095,8 @@ async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyho
             .before_window(w, seconds);
         let processes = ctx.pg_url.as_deref().map(pg_processes).unwrap_or_default();
         let before = CpuSample::take(&processes);
-        let result = window(ctx, &scenario, &mut next, Duration::from_secs(seconds)).await;
+        let length = Duration::from_secs(seconds);
+        let result = window(ctx, &scenario, &mut next, length, plan.rate).await;
         if let (Some(before), Some(after)) = (before, CpuSample::take(&processes)) {
             if w > 0 {
                 cpu.add(&before, &after);
@@ -2130,6 +2187,7 @@ async fn bench_two<S: Scenario, T: Scenario>(
         warmup: opts.warmup,
         seconds: opts.seconds,
         runs: opts.runs,
+        rate: opts.rate,
     };
     let ctx = Arc::new(Ctx::new(service, opts.client_mode, plan.clients, cores)?);
     println!("{}", service.describe);
@@ -2140,7 +2198,8 @@ async fn bench_two<S: Scenario, T: Scenario>(
         opts.client_mode,
         cores
     );
-    let ceiling = measure::<Healthz>(&ctx, opts, &plan).await?;
+    // The ceiling is what the server can do flat out, so never paced.
+    let ceiling = measure::<Healthz>(&ctx, opts, &Plan { rate: None, ..plan }).await?;
     let mut rows = Vec::new();
     if S::NAME == Healthz::NAME {
         rows.push(Row::of::<Healthz>(ceiling));
@@ -2184,11 +2243,15 @@ async fn bench_two<S: Scenario, T: Scenario>(
                 row.per_cycle
             );
         }
+        let clients = match plan.rate {
+            Some(r) => format!("{} at {}/s offered", plan.clients, thousands(r)),
+            None => plan.clients.to_string(),
+        };
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {:.3} |",
             row.name,
             opts.backend.name(),
-            plan.clients,
+            clients,
             rate,
             ms(f.p50_ms),
             ms(f.p99_ms),
