@@ -181,7 +181,10 @@ pub async fn submit(
                 None => (seed, Dedup::NearbySameItem),
             }
         });
-    let seeds: Vec<(CaseSeed, Dedup)> = items.chain(licences).collect();
+    let mut seeds: Vec<(CaseSeed, Dedup)> = items.chain(licences).collect();
+    // In lock order: two reports that fail the same items in another order must not each
+    // hold the lock the other waits for (PostgreSQL would abort one as a deadlock).
+    seeds.sort_by_cached_key(|(seed, dedup)| cases::dedup_key(seed, *dedup));
     // No look for an earlier copy first: the insert's primary key finds a retry, and the
     // writer (one thread on SQLite) spends its time on new reports only.
     let outcome = state

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use crate::db::cached::Sql;
 use crate::db::schema::{case_reports, report_photos, reports, users};
 use crate::db::Conn;
 use crate::db_run;
@@ -83,6 +84,18 @@ pub struct NewReport<'a> {
     pub answer: &'a Value,
 }
 
+/// The INSERT of a new report, its columns in the order [`insert`] binds them (a macro, so
+/// that both backends' fixed texts are built from it at compile time).
+macro_rules! report_insert {
+    () => {
+        "INSERT INTO reports (id, inspector_id, body_sha256, captured_at, received_at, lon, \
+         lat, accuracy_m, reported_crs, cell_code, community_code, town_code, district_code, \
+         place_kind, place_name, place_address, enterprise_uscc, checklist_version, items, \
+         failed_count, licenses_seen, license_checks, note, flags, answer) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    };
+}
+
 /// Inserts a new report with its photo references; the caller holds the transaction.
 pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
     let NewReport {
@@ -95,54 +108,71 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
         license_checks,
         answer,
     } = *new;
-    let items = serde_json::to_string(&report.items).expect("items serialise");
-    let seen = serde_json::to_string(&report.licenses_seen).expect("licences serialise");
-    db_run!(conn, |c| diesel::insert_into(reports::table)
-        .values((
-            (
-                reports::id.eq(&report.id),
-                reports::inspector_id.eq(inspector),
-                reports::body_sha256.eq(body_sha256),
-                reports::captured_at.eq(report.captured_at),
-                reports::received_at.eq(received_at),
-                reports::lon.eq(report.lon),
-                reports::lat.eq(report.lat),
-                reports::accuracy_m.eq(report.accuracy_m),
-                reports::reported_crs.eq(match report.crs {
-                    crate::grid::coords::Crs::Wgs84 => "wgs84",
-                    crate::grid::coords::Crs::Gcj02 => "gcj02",
-                }),
-                reports::cell_code.eq(&at.cell),
-                reports::community_code.eq(&at.community),
-                reports::town_code.eq(&at.town),
-            ),
-            (
-                reports::district_code.eq(&at.district),
-                reports::place_kind.eq(&report.place_kind),
-                reports::place_name.eq(&report.place_name),
-                reports::place_address.eq(&report.place_address),
-                reports::enterprise_uscc.eq(&report.enterprise_uscc),
-                reports::checklist_version.eq(report.checklist_version),
-                reports::items.eq(&items),
-                reports::failed_count.eq(report.failed().count() as i32),
-                reports::licenses_seen.eq(&seen),
-                reports::license_checks.eq(license_checks.to_string()),
-                reports::note.eq(&report.note),
-                reports::flags.eq(serde_json::to_string(&flags.flags).expect("flags")),
-                reports::answer.eq(answer.to_string()),
-            ),
-        ))
-        .execute(c))?;
-    // One prepared single-row INSERT per photo: a multi-row INSERT has a text per row
-    // count, which diesel prepares afresh each time, and reports name only a few photos.
-    for (sha, item) in report.photo_refs() {
-        db_run!(conn, |c| diesel::insert_into(report_photos::table)
-            .values((
-                report_photos::report_id.eq(&report.id),
-                report_photos::sha256.eq(&sha),
-                report_photos::item_code.eq(&item),
+    let json = |v: Result<String, serde_json::Error>| v.expect("stored JSON serialises");
+    let row = |text: &'static str| {
+        Sql::<()>::new(text)
+            .bind(report.id.as_str())
+            .bind(inspector)
+            .bind(body_sha256)
+            .bind(report.captured_at)
+            .bind(received_at)
+            .bind(report.lon)
+            .bind(report.lat)
+            .bind(report.accuracy_m)
+            .bind(match report.crs {
+                crate::grid::coords::Crs::Wgs84 => "wgs84",
+                crate::grid::coords::Crs::Gcj02 => "gcj02",
+            })
+            .bind(at.cell.clone())
+            .bind(at.community.clone())
+            .bind(at.town.clone())
+            .bind(at.district.clone())
+            .bind(report.place_kind.clone())
+            .bind(report.place_name.clone())
+            .bind(report.place_address.clone())
+            .bind(report.enterprise_uscc.clone())
+            .bind(report.checklist_version)
+            .bind(json(serde_json::to_string(&report.items)))
+            .bind(report.failed().count() as i32)
+            .bind(json(serde_json::to_string(&report.licenses_seen)))
+            .bind(license_checks.to_string())
+            .bind(report.note.clone())
+            .bind(json(serde_json::to_string(&flags.flags)))
+            .bind(answer.to_string())
+    };
+    let photos = report.photo_refs();
+    match conn {
+        // One statement with its photo rows (a data-modifying CTE): each statement is a
+        // round trip, and a fixed text (the rows travel as JSON) stays prepared.
+        Conn::Pg(c) => {
+            let rows: Vec<Value> = photos
+                .iter()
+                .map(|(sha, item)| json!({"sha256": sha, "item_code": item}))
+                .collect();
+            row(concat!(
+                "WITH r AS (",
+                report_insert!(),
+                " RETURNING id) INSERT INTO report_photos (report_id, sha256, item_code) \
+                 SELECT r.id, p.sha256, p.item_code FROM r, \
+                 json_to_recordset(?::json) AS p(sha256 text, item_code text)"
             ))
-            .execute(c))?;
+            .bind(Value::Array(rows).to_string())
+            .execute(&mut **c)?;
+        }
+        // In-process: a prepared single-row INSERT per photo (a multi-row INSERT's text
+        // changes with its row count, and reports name only a few photos).
+        Conn::Sqlite(c) => {
+            row(report_insert!()).execute(&mut **c)?;
+            for (sha, item) in &photos {
+                diesel::insert_into(report_photos::table)
+                    .values((
+                        report_photos::report_id.eq(&report.id),
+                        report_photos::sha256.eq(sha),
+                        report_photos::item_code.eq(item),
+                    ))
+                    .execute(&mut **c)?;
+            }
+        }
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ both!(
     photo_uploads_refuse_bad_bytes,
     photos_are_shown_only_to_those_who_may_see_them,
     nearby_failures_of_one_item_join_one_case,
+    racing_reports_failing_two_items_in_either_order_open_each_case_once,
     reports_are_listed_scoped_and_as_geojson,
 );
 
@@ -475,10 +476,84 @@ fn nearby_failures_of_one_item_join_one_case(b: Backend) {
     let near = (IN_OWN_CELL.0 + 0.0002, IN_OWN_CELL.1);
     let (_, second) = app.post("/api/v1/reports", &token, &shop_report(near, None));
     assert_eq!(first["cases"], second["cases"]);
+    // The case holds both reports, and its timeline says which joined when.
+    let case = &first["cases"][0];
+    let (status, view) = app.get(&format!("/api/v1/cases/{case}"), &app.login("admin"));
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["version"], 2, "{view}");
+    let joined: Vec<&Value> = view["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert_eq!(joined.len(), 2, "{view}");
+    assert!(joined.contains(&&first["id"]) && joined.contains(&&second["id"]));
+    let timeline = view["timeline"].as_array().unwrap();
+    let actions: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["open", "report_joined"]);
+    let (opened, rejoined) = (&timeline[0], &timeline[1]);
+    assert_eq!(opened["actor"], "insp-denghu-01");
+    assert_eq!(opened["to_status"], "open");
+    assert_eq!(opened["from_status"], Value::Null);
+    assert_eq!(opened["department"], view["department"]);
+    assert_eq!(opened["details"]["report_id"], first["id"]);
+    assert_eq!(opened["details"]["source"], "report_item");
+    assert_eq!(rejoined["actor"], "insp-denghu-01");
+    assert_eq!(rejoined["actor_role"], "inspector");
+    assert_eq!(
+        (&rejoined["from_status"], &rejoined["to_status"]),
+        (&json!("open"), &json!("open"))
+    );
+    assert_eq!(
+        (&rejoined["from_tier"], &rejoined["to_tier"]),
+        (&view["tier"], &view["tier"])
+    );
+    assert_eq!(rejoined["details"]["report_id"], second["id"]);
+    assert_eq!(rejoined["details"]["item_code"], view["item_code"]);
+    assert_eq!(rejoined["photos"], json!([]));
     // About 100 m north: another place, another case.
     let far = (IN_OWN_CELL.0, IN_OWN_CELL.1 + 0.0009);
     let (_, third) = app.post("/api/v1/reports", &token, &shop_report(far, None));
     assert_ne!(first["cases"], third["cases"]);
+}
+
+/// Reports that fail the same two items, listed in opposite orders, race: none may wait for
+/// a lock the other holds (PostgreSQL would abort one as a deadlock), and between them they
+/// open each item's case once.
+fn racing_reports_failing_two_items_in_either_order_open_each_case_once(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let token = app.login("insp-denghu-01");
+    let report = |reversed: bool| {
+        let mut r = shop_report(IN_OWN_CELL, None);
+        r["items"][1] = json!({"code": "FS-004", "result": "fail", "note": "灭火器压力不足"});
+        if reversed {
+            r["items"].as_array_mut().unwrap().swap(0, 1);
+        }
+        r
+    };
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..24)
+            .map(|i| {
+                let body = report(i % 2 == 1);
+                let token = &token;
+                let app = &app;
+                s.spawn(move || app.post("/api/v1/reports", token, &body))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut cases = std::collections::BTreeSet::new();
+    for (status, answer) in &answers {
+        assert_eq!(*status, 201, "{answer}");
+        let ids = answer["cases"].as_array().unwrap();
+        assert_eq!(ids.len(), 2, "{answer}");
+        cases.extend(ids.iter().map(|c| c.as_i64().unwrap()));
+    }
+    assert_eq!(cases.len(), 2, "one case per item: {cases:?}");
 }
 
 fn reports_are_listed_scoped_and_as_geojson(b: Backend) {
