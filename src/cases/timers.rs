@@ -16,7 +16,7 @@ use diesel::QueryResult;
 use serde_json::json;
 
 use crate::cases::model::{self, Action, ActionRequest, Actor};
-use crate::cases::store::{self, CaseRow, Step};
+use crate::cases::store::{self, CaseRow, Step, SweepCursor};
 use crate::db::Conn;
 use crate::AppState;
 
@@ -51,31 +51,38 @@ pub fn spawn(state: web::Data<AppState>) {
 /// tier for longer than `grace_us`. Answers (marked, escalated) by this call; cases another
 /// process or a user changed first are skipped, not counted.
 pub fn run_once(conn: &mut Conn, now: i64, grace_us: i64) -> QueryResult<(usize, usize)> {
-    let marked = sweep(conn, Action::MarkOverdue, now, |conn, after| {
-        store::due_unmarked(conn, now, after, BATCH)
-    })?;
-    let escalated = sweep(conn, Action::SystemEscalate, now, |conn, after| {
-        store::overdue_to_escalate(conn, now, grace_us, after, BATCH)
-    })?;
+    let mut marked = 0;
+    for group in store::unmarked_groups() {
+        marked += sweep(conn, Action::MarkOverdue, now, |conn, after| {
+            store::due_unmarked(conn, now, group, after, BATCH)
+        })?;
+    }
+    let mut escalated = 0;
+    for group in store::escalable_groups() {
+        escalated += sweep(conn, Action::SystemEscalate, now, |conn, after| {
+            store::overdue_to_escalate(conn, now, grace_us, group, after, BATCH)
+        })?;
+    }
     Ok((marked, escalated))
 }
 
-/// Applies `action` by the system to every candidate, a batch per transaction. Candidates
-/// are looked for outside a transaction, so an idle sweep takes no write lock.
+/// Applies `action` by the system to every candidate of one group, a batch per
+/// transaction. Candidates are looked for outside a transaction, so an idle sweep takes no
+/// write lock.
 fn sweep(
     conn: &mut Conn,
     action: Action,
     now: i64,
-    candidates: impl Fn(&mut Conn, i64) -> QueryResult<Vec<CaseRow>>,
+    candidates: impl Fn(&mut Conn, SweepCursor) -> QueryResult<Vec<CaseRow>>,
 ) -> QueryResult<usize> {
     let mut done = 0;
-    let mut after = 0;
+    let mut after: SweepCursor = (i64::MIN, i64::MIN);
     loop {
         let batch = candidates(conn, after)?;
         let Some(last) = batch.last() else {
             return Ok(done);
         };
-        after = last.id;
+        after = (last.due_at, last.id);
         let full = batch.len() as i64 == BATCH;
         done += conn.write(|conn| {
             let mut changed = 0;

@@ -25,6 +25,7 @@ both!(
     queues_filter_sort_page_and_speak_geojson,
     dispatchers_open_cases_by_hand,
     the_overdue_task_marks_and_escalates_once,
+    the_overdue_sweep_takes_each_case_of_a_backlog_once,
     the_overdue_task_runs_in_the_server,
     resolution_photos_follow_the_case_read_rule,
 );
@@ -1350,6 +1351,79 @@ fn database(app: &TestApp) -> gridpatrol::db::Pool {
 fn run_once(pool: &gridpatrol::db::Pool, now: i64, grace_us: i64) -> (usize, usize) {
     let mut conn = pool.get().unwrap();
     gridpatrol::cases::timers::run_once(&mut conn, now, grace_us).expect("sweep")
+}
+
+/// The sweep walks each status and tier by (due_at, id), 100 cases a batch: a backlog with
+/// 250 cases due at one instant (ties across batches) and cases of other statuses and tiers
+/// is marked, then escalated, each case once.
+fn the_overdue_sweep_takes_each_case_of_a_backlog_once(b: Backend) {
+    use gridpatrol::cases::store::{self, CaseSeed};
+    use gridpatrol::checklist::model::Tier;
+    let Some(app) = TestApp::spawn(b) else { return };
+    let u = users(&app);
+    let pool = database(&app);
+    let hour = 3_600_000_000;
+    let now = gridpatrol::clock::now();
+    let seed = |i: usize| CaseSeed {
+        source: "manual",
+        item_code: Some("FS-001".into()),
+        category: "消防安全".into(),
+        title: format!("疏散通道堵塞（积压第{i}件）"),
+        description: "二楼疏散通道堆放纸箱".into(),
+        lon: spot(i % 48).0,
+        lat: spot(i % 48).1,
+        cell: Some(CELL.into()),
+        community: COMMUNITY.into(),
+        town: TOWN.into(),
+        district: DISTRICT.into(),
+        tier: if i.is_multiple_of(7) {
+            Tier::Community
+        } else {
+            Tier::Town
+        },
+        department: "fire".into(),
+        priority: "normal".into(),
+        // 250 at one instant, the rest a minute apart after it.
+        due_at: now + hour + 60_000_000 * i.saturating_sub(249) as i64,
+        enterprise_uscc: None,
+        report: None,
+        actor: None,
+    };
+    let backlog = 320;
+    let mut conn = pool.get().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..backlog {
+        ids.push(
+            conn.write(|c| store::open(c, &seed(i), now))
+                .expect("open a case"),
+        );
+    }
+    // A few are claimed: another status, the same sweep.
+    for &id in ids.iter().step_by(10) {
+        let (status, _) = app.post(&format!("/api/v1/cases/{id}/claim"), &u.centre, &json!({}));
+        assert!(status == 200 || status == 403, "claim {id}: {status}");
+    }
+    let at = now + 3 * hour;
+    assert_eq!(run_once(&pool, at, 100 * hour), (backlog, 0));
+    assert_eq!(run_once(&pool, at, 100 * hour), (0, 0), "each marked once");
+    let grace = hour / 2;
+    assert_eq!(run_once(&pool, at, grace), (0, backlog));
+    for &id in ids.iter().step_by(37) {
+        let view = case(&app, &u.admin, id);
+        let system: Vec<&str> = view["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["actor_role"] == "system")
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        // Opened by the system here too (no actor in the seed).
+        assert_eq!(
+            system,
+            ["open", "mark_overdue", "system_escalate"],
+            "case {id}"
+        );
+    }
 }
 
 fn the_overdue_task_marks_and_escalates_once(b: Backend) {
