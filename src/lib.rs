@@ -85,11 +85,11 @@ impl AppState {
         .await?
     }
 
-    /// Runs one unit of write work in its own transaction (a savepoint of a group commit on
-    /// SQLite), answering only after it is durable.
+    /// Runs one unit of write work in its own transaction (part of a group commit on SQLite,
+    /// where it may run twice: see `db::batch`), answering only after it is durable.
     pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
     where
-        F: FnOnce(&mut db::Conn) -> ApiResult<T> + Send + 'static,
+        F: Fn(&mut db::Conn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
         match &self.writer {
