@@ -13,7 +13,7 @@ use crate::cases::model::{Action, CaseFacts, Status, Transition};
 use crate::cases::scope::{Queue, Scope};
 use crate::checklist::model::Tier;
 use crate::db::cached::Sql;
-use crate::db::schema::{case_events, case_reports, cases, reports, users};
+use crate::db::schema::{case_events, case_photos, case_reports, cases, reports, users};
 use crate::db::{self, Conn};
 use crate::db_run;
 use crate::grid::model::Level;
@@ -402,7 +402,8 @@ pub struct NewEvent<'a> {
     pub details: Value,
 }
 
-/// Appends to a case's timeline. There is no update or delete of events anywhere.
+/// Appends to a case's timeline, and links the step's photos to the case. There is no
+/// update or delete of events anywhere.
 pub fn append_event(conn: &mut Conn, e: &NewEvent) -> QueryResult<()> {
     db_run!(conn, |c| diesel::insert_into(case_events::table)
         .values((
@@ -421,25 +422,29 @@ pub fn append_event(conn: &mut Conn, e: &NewEvent) -> QueryResult<()> {
             case_events::details.eq(e.details.to_string()),
         ))
         .execute(c))?;
+    // Row by row: a step names a photo or two, and a single-row INSERT stays prepared.
+    for sha in e.photos {
+        db_run!(conn, |c| diesel::insert_into(case_photos::table)
+            .values((
+                case_photos::sha256.eq(sha),
+                case_photos::case_id.eq(e.case_id)
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
     Ok(())
 }
 
-/// Whether `who` may see a photo because it is attached to an event of a case in their
-/// region (resolution and verification photos).
+/// Whether `who` may see a photo because it is attached to a step of a case they may read
+/// (resolution and verification photos).
 pub fn photo_visible_through_case(
     conn: &mut Conn,
     who: &crate::auth::Principal,
     sha: &str,
 ) -> QueryResult<bool> {
-    let pattern = format!("%{sha}%");
     let rows: Vec<CaseRow> = db_run!(conn, |c| cases::table
-        .filter(
-            cases::id.eq_any(
-                case_events::table
-                    .filter(case_events::photos.like(&pattern))
-                    .select(case_events::case_id),
-            ),
-        )
+        .inner_join(case_photos::table.on(case_photos::case_id.eq(cases::id)))
+        .filter(case_photos::sha256.eq(sha))
         .select(CaseRow::as_select())
         .load(c))?;
     for row in &rows {

@@ -204,6 +204,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_photos (sha256, case_id) {
+        sha256 -> Text,
+        case_id -> BigInt,
+    }
+}
+
+diesel::table! {
     case_events (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -302,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     photos,
     cases,
     case_reports,
+    case_photos,
     case_events,
     enterprises,
     licences,
