@@ -104,10 +104,12 @@ fn accepts_csv(req: &HttpRequest) -> bool {
     model::wants_csv(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()))
 }
 
-/// A CSV answer: UTF-8, a header row, then `rows`.
+/// A CSV answer: UTF-8 with a byte-order mark, a header row, then `rows`. Without the
+/// mark Excel, which district offices open these in, reads the file in the local code page
+/// and garbles every Chinese name.
 fn csv_answer(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> ApiResult<HttpResponse> {
     let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut out = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
         out.write_record(header)?;
         for row in rows {
             out.write_record(&row)?;

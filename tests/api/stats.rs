@@ -684,7 +684,20 @@ fn get_csv(app: &TestApp, path: &str, token: &str) -> (u16, String, String) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    (status, content_type, response.text().unwrap())
+    // Bytes as sent: `text()` would drop the byte-order mark. Errors stay JSON.
+    let bytes = response.bytes().unwrap().to_vec();
+    if status == 200 {
+        assert!(
+            bytes.starts_with("\u{feff}".as_bytes()),
+            "CSV starts with a UTF-8 byte-order mark, for Excel"
+        );
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    (
+        status,
+        content_type,
+        text.trim_start_matches('\u{feff}').to_string(),
+    )
 }
 
 fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
