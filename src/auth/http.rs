@@ -6,6 +6,7 @@ use std::pin::Pin;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::model::{Principal, Role};
@@ -57,9 +58,26 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
+/// 429 for a name locked after repeated failed logins, saying for how long.
+fn locked(until: i64, now: i64) -> ApiError {
+    let seconds = (until - now + 999_999) / 1_000_000;
+    ApiError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!(
+            "too many failed logins for this name: try again in {} minutes",
+            (seconds + 59) / 60
+        ),
+    )
+    .with_details(
+        json!({"retry_after_seconds": seconds, "locked_until": crate::clock::rfc3339(until)}),
+    )
+}
+
 /// Log in with username and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorEnvelope),
+        (status = 429, description = "`too_many_attempts`: five failed logins for this name within 15 minutes lock it for 15 minutes (`details.retry_after_seconds`)", body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -72,6 +90,10 @@ pub async fn login(
     let decoy = state.decoy_hash.clone();
     state
         .db(move |conn| {
+            let now = crate::clock::now();
+            if let Some(until) = store::locked_until(conn, &username, now)? {
+                return Err(locked(until, now));
+            }
             let user = store::user_by_name(conn, &username)?;
             // Verify against a decoy when the user is unknown or inactive, so that timing
             // does not tell which usernames exist.
@@ -81,10 +103,19 @@ pub async fn login(
             };
             let good = password::verify_password(&password, stored) && eligible;
             let Some(user) = user.filter(|_| good) else {
+                // No name this long exists; counting it would only grow the table.
+                let locked_now = match username.len() <= 128 {
+                    true => store::record_failure(conn, &username, now)?,
+                    false => None,
+                };
+                if let Some(until) = locked_now {
+                    log::warn!("login: {username:?} locked after repeated failures");
+                    return Err(locked(until, now));
+                }
                 return Err(ApiError::unauthorized("wrong username or password"));
             };
+            store::clear_failures(conn, &username)?;
             let token = password::new_token();
-            let now = crate::clock::now();
             let expires = now + ttl_hours * 3_600_000_000;
             store::create_session(
                 conn,

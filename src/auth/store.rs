@@ -291,3 +291,67 @@ pub fn upsert_users(
 pub fn user_count(conn: &mut Conn) -> QueryResult<i64> {
     db_run!(conn, |c| users::table.count().get_result(c))
 }
+
+/// Failed logins that lock a username: this many within `FAILURE_WINDOW_US`...
+pub const LOCK_AFTER_FAILURES: i32 = 5;
+pub const FAILURE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
+/// ...lock it for this long. Checked before the password hash, so a locked name also costs
+/// the server no Argon2 work.
+pub const LOCKED_FOR_US: i64 = 15 * 60 * 1_000_000;
+
+/// Until when `username` is locked, if it is at `now`.
+pub fn locked_until(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Option<i64>> {
+    use crate::db::schema::login_failures as f;
+    let until: Option<Option<i64>> = db_run!(conn, |c| f::table
+        .find(username)
+        .select(f::locked_until)
+        .get_result(c)
+        .optional())?;
+    Ok(until.flatten().filter(|&t| t > now))
+}
+
+/// Counts a failed login; answers until when the name is now locked, if this failure
+/// locked it. A failure outside the window starts a new count.
+pub fn record_failure(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Option<i64>> {
+    use crate::db::schema::login_failures as f;
+    conn.write(|conn| {
+        let row: Option<(i32, i64)> = db_run!(conn, |c| f::table
+            .find(username)
+            .select((f::failures, f::first_at))
+            .get_result(c)
+            .optional())?;
+        let (failures, first_at) = match row {
+            Some((n, first)) if now - first < FAILURE_WINDOW_US => (n + 1, first),
+            _ => (1, now),
+        };
+        let locked = (failures >= LOCK_AFTER_FAILURES).then_some(now + LOCKED_FOR_US);
+        // A lock starts a new count: the name gets its full allowance when it expires.
+        let (failures, first_at) = match locked {
+            Some(_) => (0, now),
+            None => (failures, first_at),
+        };
+        db_run!(conn, |c| diesel::insert_into(f::table)
+            .values((
+                f::username.eq(username),
+                f::failures.eq(failures),
+                f::first_at.eq(first_at),
+                f::locked_until.eq(locked),
+            ))
+            .on_conflict(f::username)
+            .do_update()
+            .set((
+                f::failures.eq(failures),
+                f::first_at.eq(first_at),
+                f::locked_until.eq(locked),
+            ))
+            .execute(c))?;
+        Ok(locked)
+    })
+}
+
+/// Forgets the failures of a name that logged in.
+pub fn clear_failures(conn: &mut Conn, username: &str) -> QueryResult<()> {
+    use crate::db::schema::login_failures as f;
+    db_run!(conn, |c| diesel::delete(f::table.find(username)).execute(c))?;
+    Ok(())
+}

@@ -204,6 +204,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (username) {
+        username -> Text,
+        failures -> Integer,
+        first_at -> BigInt,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     case_photos (sha256, case_id) {
         sha256 -> Text,
         case_id -> BigInt,
@@ -311,6 +320,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_reports,
     case_photos,
     case_events,
+    login_failures,
     enterprises,
     licences,
     report_enterprises,

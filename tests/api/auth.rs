@@ -8,6 +8,7 @@ use crate::harness::{Backend, TestApp};
 both!(
     login_answers_token_and_user,
     bad_credentials_are_401,
+    repeated_failures_lock_a_name_for_a_while,
     logout_revokes_the_token,
     expired_tokens_are_refused,
     every_protected_endpoint_needs_a_token,
@@ -43,6 +44,71 @@ fn login_answers_token_and_user(b: Backend) {
         me["cells"],
         json!(["44060501100101", "44060501100102", "44060501100103"])
     );
+}
+
+/// Five failed logins within 15 minutes lock the name for 15 minutes, the right password
+/// included; a known and an unknown name are treated alike, other names are not affected,
+/// and a success clears the count.
+fn repeated_failures_lock_a_name_for_a_while(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let attempt = |username: &str, password: &str| {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"username": username, "password": password})),
+        )
+    };
+    let right = crate::harness::demo_password("insp-denghu-01");
+    // A success clears the count: four failures, a login, four more stay 401.
+    for round in 0..2 {
+        for _ in 0..4 {
+            assert_eq!(
+                attempt("insp-denghu-01", "wrong password").0,
+                401,
+                "round {round}"
+            );
+        }
+        if round == 0 {
+            assert_eq!(attempt("insp-denghu-01", right).0, 200);
+        }
+    }
+    let (status, answer) = attempt("insp-denghu-01", "wrong password");
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(answer["error"]["code"], "too_many_attempts");
+    let wait = answer["error"]["details"]["retry_after_seconds"]
+        .as_i64()
+        .unwrap();
+    assert!((899..=900).contains(&wait), "{answer}");
+    let (status, answer) = attempt("insp-denghu-01", right);
+    assert_eq!(status, 429, "the right password waits too: {answer}");
+    // Another inspector is not affected.
+    assert_eq!(
+        attempt(
+            "insp-denghu-02",
+            crate::harness::demo_password("insp-denghu-02")
+        )
+        .0,
+        200
+    );
+    // An unknown name locks the same way, so a lock says nothing about who exists.
+    for _ in 0..4 {
+        assert_eq!(attempt("insp-nobody-99", "Patrol#2026").0, 401);
+    }
+    assert_eq!(attempt("insp-nobody-99", "Patrol#2026").0, 429);
+    // When the lock has run out (set back here rather than waited for), the right
+    // password works again and starts a fresh count.
+    let pool = gridpatrol::db::Pool::open(&app.database_url, 2).unwrap();
+    let mut conn = pool.get().unwrap();
+    gridpatrol::db_run!(&mut conn, |c| {
+        use diesel::prelude::*;
+        use gridpatrol::db::schema::login_failures as f;
+        diesel::update(f::table.find("insp-denghu-01"))
+            .set(f::locked_until.eq(gridpatrol::clock::now() - 1))
+            .execute(c)
+    })
+    .unwrap();
+    assert_eq!(attempt("insp-denghu-01", right).0, 200);
+    assert_eq!(attempt("insp-denghu-01", "wrong password").0, 401);
 }
 
 fn bad_credentials_are_401(b: Backend) {
