@@ -299,15 +299,27 @@ pub const FAILURE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
 /// the server no Argon2 work.
 pub const LOCKED_FOR_US: i64 = 15 * 60 * 1_000_000;
 
-/// Until when `username` is locked, if it is at `now`.
-pub fn locked_until(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Option<i64>> {
+/// What is on record of a name's failed logins.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Failures {
+    /// Whether failures are counted for it (there is something to clear on a success).
+    pub counted: bool,
+    /// Until when it is locked, if it is at the time asked.
+    pub locked_until: Option<i64>,
+}
+
+/// The failed logins on record for `username` at `now`.
+pub fn failures(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Failures> {
     use crate::db::schema::login_failures as f;
-    let until: Option<Option<i64>> = db_run!(conn, |c| f::table
+    let row: Option<Option<i64>> = db_run!(conn, |c| f::table
         .find(username)
         .select(f::locked_until)
         .get_result(c)
         .optional())?;
-    Ok(until.flatten().filter(|&t| t > now))
+    Ok(Failures {
+        counted: row.is_some(),
+        locked_until: row.flatten().filter(|&t| t > now),
+    })
 }
 
 /// Counts a failed login; answers until when the name is now locked, if this failure

@@ -421,8 +421,8 @@ pub async fn act(
 struct Loaded {
     row: CaseRow,
     names: HashMap<i64, String>,
-    /// Whether the department a dispatch names is stored.
-    department_known: bool,
+    /// The department a dispatch names, when it is stored.
+    known_department: Option<String>,
     duplicate_exists: bool,
 }
 
@@ -444,7 +444,6 @@ async fn take_action(
         .map(str::trim)
         .filter(|d| request.action == Action::Dispatch && !d.is_empty())
         .map(str::to_string);
-    let wanted = dispatch_to.clone();
     let duplicate_of = request
         .duplicate_of
         .filter(|_| request.action == Action::Duplicate);
@@ -457,9 +456,11 @@ async fn take_action(
             let mut ids = named_users(&[&row]);
             ids.retain(|&u| u != reader.user_id);
             let names = usernames(conn, &ids)?;
-            let department_known = match &wanted {
-                Some(code) => crate::checklist::store::department_exists(conn, code)?,
-                None => false,
+            let known_department = match dispatch_to {
+                Some(code) if crate::checklist::store::department_exists(conn, &code)? => {
+                    Some(code)
+                }
+                _ => None,
             };
             let duplicate_exists = match duplicate_of {
                 Some(other) => other != id && store::exists(conn, other)?,
@@ -468,7 +469,7 @@ async fn take_action(
             Ok(Loaded {
                 row,
                 names,
-                department_known,
+                known_department,
                 duplicate_exists,
             })
         })
@@ -476,7 +477,7 @@ async fn take_action(
     let Loaded {
         row,
         mut names,
-        department_known,
+        known_department,
         duplicate_exists,
     } = loaded;
     names.insert(who.user_id, who.username.clone());
@@ -494,7 +495,7 @@ async fn take_action(
     }
     let now = clock::now();
     // The model only asks whether the requested department is among the known ones.
-    let known = dispatch_to.as_deref().filter(|_| department_known);
+    let known = known_department.as_deref();
     let transition = model::apply(&row.facts(), &actor, &request, now, known.as_slice())
         .map_err(|refusal| refused(refusal, request.action, &row, &actor, &names))?;
     if !duplicate_exists {
@@ -848,7 +849,7 @@ pub async fn open(
     let (current, departments) = state
         .db(|conn| {
             Ok((
-                crate::checklist::store::current_version_number(conn)?,
+                crate::checklist::store::current_version(conn)?.map(|v| v.version),
                 crate::checklist::store::department_codes(conn)?,
             ))
         })

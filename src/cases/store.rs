@@ -96,9 +96,11 @@ pub fn dedup_key(seed: &CaseSeed, dedup: Dedup) -> String {
 /// round trip.
 fn lock_and_stamp(conn: &mut Conn, key: &str) -> QueryResult<i64> {
     match conn {
-        Conn::Pg(c) => Sql::<BigInt>::new(
-            "SELECT pg_current_xact_id()::text::bigint FROM pg_advisory_xact_lock(hashtext(?))",
-        )
+        Conn::Pg(c) => Sql::<BigInt>::new(concat!(
+            "SELECT ",
+            crate::pg_change_seq!(),
+            " FROM pg_advisory_xact_lock(hashtext(?))"
+        ))
         .bind(key)
         .get_result(&mut **c),
         Conn::Sqlite(_) => db::next_change_seq(conn),

@@ -88,14 +88,6 @@ pub fn current_version(conn: &mut Conn) -> QueryResult<Option<VersionRow>> {
         .optional())
 }
 
-/// The current version's number alone, for callers that read its items from
-/// `AppState::checklist_index`.
-pub fn current_version_number(conn: &mut Conn) -> QueryResult<Option<i32>> {
-    db_run!(conn, |c| checklist_versions::table
-        .select(diesel::dsl::max(checklist_versions::version))
-        .get_result(c))
-}
-
 pub fn version(conn: &mut Conn, number: i32) -> QueryResult<Option<VersionRow>> {
     db_run!(conn, |c| checklist_versions::table
         .find(number)

@@ -75,12 +75,6 @@ bind_from!(
     Option<String> => OptText,
 );
 
-impl From<Option<&str>> for Bind {
-    fn from(v: Option<&str>) -> Bind {
-        Bind::OptText(v.map(str::to_string))
-    }
-}
-
 impl<ST, DB> QueryFragment<DB> for Sql<ST>
 where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Integer> + HasSqlType<Double>,

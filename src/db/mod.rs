@@ -42,6 +42,15 @@ pub enum Backend {
     Pg,
 }
 
+/// PostgreSQL's change sequence number for a row written now (see [`next_change_seq`]), as
+/// SQL; a macro so that statements which stamp along with other work build on one spelling.
+#[macro_export]
+macro_rules! pg_change_seq {
+    () => {
+        "pg_current_xact_id()::text::bigint"
+    };
+}
+
 /// Runs a block of diesel code on whichever backend `conn` holds; inside, `$c` is a
 /// `&mut SqliteConnection` or `&mut PgConnection`.
 #[macro_export]
@@ -289,7 +298,7 @@ pub fn next_change_seq(conn: &mut Conn) -> QueryResult<i64> {
             "UPDATE sync_counter SET value = value + 1 WHERE id = 1 RETURNING value",
         )
         .get_result(&mut **c),
-        Conn::Pg(c) => cached::Sql::<BigInt>::new("SELECT pg_current_xact_id()::text::bigint")
+        Conn::Pg(c) => cached::Sql::<BigInt>::new(concat!("SELECT ", crate::pg_change_seq!()))
             .get_result(&mut **c),
     }
 }

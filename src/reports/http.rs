@@ -476,21 +476,14 @@ pub async fn read(
         .db(move |conn| {
             let row = store::find(conn, &id)?
                 .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
-            // The inspector's cells, read at most once: for the region of a report outside
-            // the map, then for its flags.
-            let mut cells = None;
-            let readable = may_read(&who, &row, || {
-                let read = crate::auth::store::cells_of(conn, row.inspector_id)?;
-                Ok::<_, ApiError>(store::region_of(cells.insert(read)))
-            })?;
-            if !readable {
+            // The inspector's cells: the region of a report outside the map, and its flags.
+            let assigned = crate::auth::store::cells_of(conn, row.inspector_id)?;
+            if !may_read(&who, &row, || {
+                Ok::<_, ApiError>(store::region_of(&assigned))
+            })? {
                 // Not 403: whether a report exists outside your scope is not yours to know.
                 return Err(ApiError::not_found(format!("no report {id}")));
             }
-            let assigned = match cells {
-                Some(cells) => cells,
-                None => crate::auth::store::cells_of(conn, row.inspector_id)?,
-            };
             let mut names = crate::auth::store::usernames(conn, &[row.inspector_id])?;
             let inspector = names.remove(&row.inspector_id).unwrap_or_default();
             Ok(web::Json(view(conn, &row, &assigned, inspector)?))

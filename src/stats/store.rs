@@ -31,7 +31,7 @@ where
         .iter()
         .cloned()
         .fold(Sql::<Untyped>::new(sql.to_string()), Sql::bind);
-    db_run!(conn, |c| query.clone().load(c))
+    db_run!(conn, |c| query.load(c))
 }
 
 /// The condition that keeps the cases (alias `c`) of the coverage, with its binds: one
