@@ -167,6 +167,14 @@ impl Pool {
         }
     }
 
+    /// A connection if one is idle now, without waiting.
+    pub fn try_get(&self) -> Option<Conn> {
+        match self {
+            Pool::Sqlite(p) => p.try_get().map(Conn::Sqlite),
+            Pool::Pg(p) => p.try_get().map(Conn::Pg),
+        }
+    }
+
     pub fn get(&self) -> Result<Conn, diesel::r2d2::PoolError> {
         Ok(match self {
             Pool::Sqlite(p) => Conn::Sqlite(p.get()?),
