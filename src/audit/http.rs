@@ -18,7 +18,8 @@ pub struct AuditQuery {
     /// Username of the actor.
     pub actor: Option<String>,
     /// A resource (`enterprise:<uscc>`, `licence:<number>`, `enterprises`), or a prefix
-    /// ending in `*`.
+    /// ending in `*`. Resources are not indexed (each record would cost a page): the
+    /// search walks the records newest first, so give `from` to bound it.
     pub resource: Option<String>,
     /// At or after (RFC 3339).
     pub from: Option<String>,

@@ -1614,22 +1614,32 @@ fn resolution_photos_follow_the_case_read_rule(b: Backend) {
     // apply it again over this case.
     let pool = database(&app);
     let mut conn = pool.get().unwrap();
-    redo_last_migration(&mut conn);
+    redo_migrations_from(&mut conn, "2026-11-28-000007");
     readers("after the link table was rebuilt from the timeline");
 }
 
-/// Reverts the newest migration and applies it again.
-fn redo_last_migration(conn: &mut gridpatrol::db::Conn) {
+/// Reverts every migration from `version` on and applies them again.
+fn redo_migrations_from(conn: &mut gridpatrol::db::Conn, version: &str) {
     use diesel_migrations::MigrationHarness;
     use gridpatrol::db::{Conn, PG_MIGRATIONS, SQLITE_MIGRATIONS};
+    // diesel may store the version with or without its dashes.
+    let digits = |v: &str| v.chars().filter(char::is_ascii_digit).collect::<String>();
+    let first = digits(version);
+    macro_rules! redo {
+        ($c:expr, $migrations:expr) => {{
+            while $c
+                .applied_migrations()
+                .unwrap()
+                .iter()
+                .any(|v| digits(&v.to_string()) >= first)
+            {
+                $c.revert_last_migration($migrations).unwrap();
+            }
+            $c.run_pending_migrations($migrations).unwrap();
+        }};
+    }
     match conn {
-        Conn::Sqlite(c) => {
-            c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-            c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
-        }
-        Conn::Pg(c) => {
-            c.revert_last_migration(PG_MIGRATIONS).unwrap();
-            c.run_pending_migrations(PG_MIGRATIONS).unwrap();
-        }
+        Conn::Sqlite(c) => redo!(c, SQLITE_MIGRATIONS),
+        Conn::Pg(c) => redo!(c, PG_MIGRATIONS),
     }
 }
