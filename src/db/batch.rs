@@ -177,14 +177,19 @@ fn writer<R>(
 }
 
 /// Copies the WAL back into the database file in the background, so that the writer's
-/// commits do not pay for it: SQLite's automatic checkpoint runs inside the commit that
-/// crosses the threshold, which is the writer's (measured: a fifth of its time). PASSIVE
-/// never blocks the writer; the connections' own threshold (8000 pages) is the backstop.
-/// It runs at most every 200 ms and only after commits, and ends with the writer.
+/// commits pay for little of it. A PASSIVE pass never blocks the writer, but under steady
+/// writes it never finishes either: it copies the frames there when it began while newer
+/// ones arrive, and the WAL restarts from its beginning only after a checkpoint that left
+/// nothing behind. That one is SQLite's automatic checkpoint inside the writer's commit at
+/// `wal_autocheckpoint` pages, which then has only the frames since this thread's last
+/// pass to copy. Measured at 2,000 reports/s: with 8000 pages and a pass every 200 ms the
+/// writer itself copied ~160 ms of frames every ~170 ms and p99 climbed from 22 to 50 ms as
+/// the database grew; with 2000 pages and a pass every 20 ms p99 held at 15–21 ms over
+/// 80 s. Passes run only after commits, and end with the writer.
 fn checkpointer(pool: Pool, kicks: mpsc::Receiver<()>) {
     use diesel::connection::SimpleConnection;
     while kicks.recv().is_ok() {
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::thread::sleep(std::time::Duration::from_millis(20));
         while kicks.try_recv().is_ok() {}
         if let Ok(crate::db::Conn::Sqlite(mut c)) = pool.get() {
             if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {

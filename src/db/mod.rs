@@ -97,10 +97,11 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // failing while other connections of the pool open at the same moment. No mmap:
         // each connection maps the file apart, and the faults of random lookups over a big
         // enterprise library cost more than pread (measured: the check endpoint lost 18 %).
+        // The checkpoint threshold is small on purpose: see db::batch::checkpointer.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY; \
-             PRAGMA wal_autocheckpoint = 8000;",
+             PRAGMA wal_autocheckpoint = 2000;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
