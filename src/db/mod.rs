@@ -77,6 +77,8 @@ pub enum DbError {
     BadUrl(String),
     #[error("could not open the database: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    #[error("could not open the database: {0}")]
+    Open(String),
     #[error("could not create the data directory {0}: {1}")]
     DataDir(String, std::io::Error),
     #[error("migration failed: {0}")]
@@ -148,6 +150,12 @@ impl Pool {
                             .map_err(|e| DbError::DataDir(dir.display().to_string(), e))?;
                     }
                 }
+                // WAL is a property of the file, and turning it on needs the file alone. Done
+                // here, before the pool opens its connections side by side; otherwise one of
+                // them finds a new file locked by another's switch and r2d2 logs an error.
+                SqliteConnection::establish(path)
+                    .map_err(|e| DbError::Open(e.to_string()))?
+                    .batch_execute("PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL;")?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
                 let pool = diesel::r2d2::Pool::builder()
                     .max_size(size)
