@@ -85,9 +85,24 @@ fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
 }
 
 /// An action that must succeed: the case after it.
+/// Takes an action that must succeed. The answer is built from the values the UPDATE wrote,
+/// not read back (cases::store::record), so it is compared with a fresh read of the case.
 fn step(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
     let (status, case) = act(app, token, id, body.clone());
     assert_eq!(status, 200, "{body} → {case}");
+    let (status, reread) = app.get(&format!("/api/v1/cases/{id}"), token);
+    if status == 200 {
+        for (key, value) in case.as_object().expect("a case is an object") {
+            assert_eq!(
+                Some(value),
+                reread.get(key),
+                "{key} answered to {body} differs from a read of the case"
+            );
+        }
+    } else {
+        // The action may have taken the case out of the actor's reach.
+        assert_eq!(status, 404, "{reread}");
+    }
     case
 }
 
