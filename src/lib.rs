@@ -94,9 +94,9 @@ impl AppState {
         F: FnOnce(&mut db::Conn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        if self.pool.backend() == db::Backend::Sqlite {
-            if let Some(mut conn) = self.pool.try_get() {
-                return work(&mut conn);
+        if let db::Pool::Sqlite(pool) = &self.pool {
+            if let Some(idle) = pool.try_get() {
+                return work(&mut db::Conn::Sqlite(idle));
             }
         }
         self.db(work).await

@@ -153,9 +153,11 @@ impl Pool {
                 // WAL is a property of the file, and turning it on needs the file alone. Done
                 // here, before the pool opens its connections side by side; otherwise one of
                 // them finds a new file locked by another's switch and r2d2 logs an error.
-                SqliteConnection::establish(path)
-                    .map_err(|e| DbError::Open(e.to_string()))?
-                    .batch_execute("PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL;")?;
+                let mut first =
+                    SqliteConnection::establish(path).map_err(|e| DbError::Open(e.to_string()))?;
+                SqlitePragmas
+                    .on_acquire(&mut first)
+                    .map_err(|e| DbError::Open(e.to_string()))?;
                 let manager = ConnectionManager::<SqliteConnection>::new(path);
                 let pool = diesel::r2d2::Pool::builder()
                     .max_size(size)
@@ -173,14 +175,6 @@ impl Pool {
         match self {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Pg(_) => Backend::Pg,
-        }
-    }
-
-    /// A connection if one is idle now, without waiting.
-    pub fn try_get(&self) -> Option<Conn> {
-        match self {
-            Pool::Sqlite(p) => p.try_get().map(Conn::Sqlite),
-            Pool::Pg(p) => p.try_get().map(Conn::Pg),
         }
     }
 
