@@ -795,6 +795,56 @@ mod tests {
         assert_eq!(rng.photo().len(), 64);
     }
 
+    /// The demo district without its cases, then its cases as of `now`: the summary line and
+    /// every stored case, timeline event and photo link, one string each.
+    fn demo_cases_at(now: i64) -> (String, Vec<String>) {
+        use crate::cases::store::EventRow;
+        use crate::db::schema::{case_events, case_photos, cases};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.sqlite").display().to_string();
+        let pool = crate::db::Pool::open(&path, 1).unwrap();
+        pool.migrate().unwrap();
+        let mut conn = pool.get().unwrap();
+        crate::demo::load(&mut conn, 64, false).unwrap();
+        let cells = crate::grid::store::load_index(&mut conn).unwrap();
+        let summary = create(&mut conn, &cells, now).unwrap();
+        let case_rows: Vec<CaseRow> = db_run!(&mut conn, |c| cases::table
+            .order(cases::id)
+            .select(CaseRow::as_select())
+            .load(c))
+        .unwrap();
+        let events: Vec<(i64, EventRow)> = db_run!(&mut conn, |c| case_events::table
+            .order(case_events::id)
+            .select((case_events::case_id, EventRow::as_select()))
+            .load(c))
+        .unwrap();
+        let photos: Vec<(String, i64)> = db_run!(&mut conn, |c| case_photos::table
+            .order((case_photos::case_id, case_photos::sha256))
+            .select((case_photos::sha256, case_photos::case_id))
+            .load(c))
+        .unwrap();
+        let rows = (case_rows.iter().map(|r| format!("{r:?}")))
+            .chain(events.iter().map(|e| format!("{e:?}")))
+            .chain(photos.iter().map(|p| format!("{p:?}")))
+            .collect();
+        (summary.line(), rows)
+    }
+
+    /// The demo's history is a function of `now` alone: two fresh districts given the same
+    /// `now` hold the same cases, timelines and photo links, column for column.
+    #[test]
+    fn the_demo_cases_are_the_same_for_the_same_now() {
+        let now = crate::clock::parse_rfc3339("2026-11-28T09:30:00+08:00").unwrap();
+        let (line, rows) = demo_cases_at(now);
+        let (again_line, again) = demo_cases_at(now);
+        assert_eq!(line, again_line);
+        assert!(rows.len() > CASES, "{} rows", rows.len());
+        for (a, b) in rows.iter().zip(&again) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(rows.len(), again.len());
+    }
+
     /// The demo district with its cases, on SQLite: every status present, the queues and the
     /// task consistent with the cases, every timeline in order.
     #[test]

@@ -1213,6 +1213,22 @@ mod tests {
         (e, l)
     }
 
+    /// The committed demo library is `gridpatrol generate --count 2400 --seed 7 --today
+    /// 2026-11-28` over the demo map: regenerating it must give the same bytes.
+    #[test]
+    fn regenerates_the_committed_demo_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("map.sqlite").display().to_string();
+        let pool = crate::db::Pool::open(&path, 1).unwrap();
+        pool.migrate().unwrap();
+        let mut conn = pool.get().unwrap();
+        crate::import::map(&mut conn, crate::demo::MAP).unwrap();
+        let areas = cell_areas(&mut conn).unwrap();
+        let (e, l) = csv(&generate(7, 2400, &areas, (2026, 11, 28)));
+        assert!(e == crate::demo::ENTERPRISES, "enterprises.csv differs");
+        assert!(l == crate::demo::LICENCES, "licences.csv differs");
+    }
+
     #[test]
     fn deterministic_and_seed_dependent() {
         let a = areas();
