@@ -552,7 +552,7 @@ fn live_one(
             actor_role: role.as_str(),
             note: request.note.clone(),
             photos: request.photos.clone(),
-            details: crate::cases::http::step_details(&request, &t),
+            details: model::step_details(&request, &t),
         };
         let Some(after) = store::record(conn, &case, &t, &step, at)? else {
             break;

@@ -511,7 +511,7 @@ async fn take_action(
         actor_role: who.role.as_str(),
         note: request.note.clone().filter(|n| !n.is_empty()),
         photos: request.photos.clone(),
-        details: step_details(&request, &transition),
+        details: model::step_details(&request, &transition),
     };
     let before = row.clone();
     let written = state
@@ -540,18 +540,6 @@ async fn take_action(
                 &names,
             ))
         }
-    }
-}
-
-/// What the timeline records of a request beyond note and photos (the demo records the
-/// same).
-pub(crate) fn step_details(request: &ActionRequest, t: &model::Transition) -> Value {
-    match request.action {
-        Action::Verify => json!({"outcome": request.outcome}),
-        Action::Extend => json!({"requested_due_at": request.due_at.map(rfc3339)}),
-        Action::ApproveExtension => json!({"due_at": rfc3339(t.due_at)}),
-        Action::Duplicate => json!({"duplicate_of": request.duplicate_of}),
-        _ => json!({}),
     }
 }
 

@@ -20,9 +20,11 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::auth::model::Role;
 use crate::checklist::model::Tier;
+use crate::clock::rfc3339;
 
 /// Where a case stands in its life cycle. `Closed` and `Rejected` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -426,6 +428,18 @@ pub fn apply(
         return Err(Refusal::Invalid { problems });
     }
     Ok(transition(case, actor, req, now))
+}
+
+/// What the timeline records of a request beyond note and photos, given the transition it
+/// led to: the handlers and the demo record the same.
+pub(crate) fn step_details(request: &ActionRequest, t: &Transition) -> Value {
+    match request.action {
+        Action::Verify => json!({"outcome": request.outcome}),
+        Action::Extend => json!({"requested_due_at": request.due_at.map(rfc3339)}),
+        Action::ApproveExtension => json!({"due_at": rfc3339(t.due_at)}),
+        Action::Duplicate => json!({"duplicate_of": request.duplicate_of}),
+        _ => json!({}),
+    }
 }
 
 /// The actions `actor` may take on `case` now: those for which [`apply`] with a complete
