@@ -1327,7 +1327,7 @@ fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
 /// demo map's cells as `gridpatrol generate` places them; then the licence checks to send.
 fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
     use chrono::Datelike;
-    use gridpatrol::enterprises::generator;
+    use gridpatrol::demo::enterprises as generator;
     use gridpatrol::enterprises::import::{EnterpriseRecord, LicenceRecord};
     if opts.library == 0 {
         bail!("check needs a library: --library must be at least 1");

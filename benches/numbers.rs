@@ -6,7 +6,7 @@
 //! full-width digits), USCCs with one character wrong, food business licences, and junk.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use gridpatrol::enterprises::generator::{self, Area};
+use gridpatrol::demo::enterprises::{self as generator, Area};
 use gridpatrol::enterprises::numbers::{self, Uscc};
 
 fn inputs() -> Vec<String> {

@@ -206,7 +206,7 @@ fn generate(
     out_dir: &std::path::Path,
     today: Option<String>,
 ) -> anyhow::Result<()> {
-    use gridpatrol::enterprises::generator;
+    use gridpatrol::demo::enterprises as generator;
     use std::io::Write;
     let today = match today {
         Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")

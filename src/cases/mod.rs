@@ -4,7 +4,6 @@
 //! pure); `store` keeps cases and their append-only timeline; `http` serves the life cycle
 //! and the queues; `timers` marks overdue cases and escalates them.
 
-pub mod demo;
 pub mod http;
 pub mod model;
 pub mod scope;

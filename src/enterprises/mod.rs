@@ -1,7 +1,6 @@
 //! The enterprise library and the numbers printed on licences.
 
 pub mod check;
-pub mod generator;
 pub mod http;
 pub mod import;
 pub mod model;

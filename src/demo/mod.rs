@@ -1,15 +1,21 @@
-//! The demo district (part of Nanhai, Foshan), embedded in the binary so that
-//! `gridpatrol serve --demo` works from any directory.
+//! The demo district (part of Nanhai, Foshan): its fixtures, loading them, and its cases.
+//!
+//! The fixtures are embedded in the binary so that `gridpatrol serve --demo` works from any
+//! directory. The demo drives the domains only through their stores and models; none of it
+//! lives inside a domain, so that the domains hold nothing but the service.
+
+pub mod cases;
+pub mod enterprises;
 
 use crate::db::Conn;
 use crate::import::{self, ImportError};
 
-pub const DEPARTMENTS: &str = include_str!("../fixtures/departments.json");
-pub const CHECKLIST: &str = include_str!("../fixtures/checklist.json");
-pub const MAP: &str = include_str!("../fixtures/map/nanhai-demo.geojson");
-pub const USERS: &str = include_str!("../fixtures/demo/users.json");
-pub const ENTERPRISES: &str = include_str!("../fixtures/demo/enterprises.csv");
-pub const LICENCES: &str = include_str!("../fixtures/demo/licences.csv");
+pub const DEPARTMENTS: &str = include_str!("../../fixtures/departments.json");
+pub const CHECKLIST: &str = include_str!("../../fixtures/checklist.json");
+pub const MAP: &str = include_str!("../../fixtures/map/nanhai-demo.geojson");
+pub const USERS: &str = include_str!("../../fixtures/demo/users.json");
+pub const ENTERPRISES: &str = include_str!("../../fixtures/demo/enterprises.csv");
+pub const LICENCES: &str = include_str!("../../fixtures/demo/licences.csv");
 
 /// Whether the database holds no map and no users yet.
 pub fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
@@ -38,7 +44,7 @@ pub fn load(
         s.inserted, s.licences
     ));
     if cases {
-        done.push(crate::cases::demo::create(conn, &cells, crate::clock::now())?.line());
+        done.push(cases::create(conn, &cells, crate::clock::now())?.line());
     }
     Ok(done)
 }

@@ -15,7 +15,7 @@
 //! coincide with a real enterprise's or person's; never load a generated library outside the demo
 //! and benchmarks.
 
-use super::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
+use crate::enterprises::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -1164,8 +1164,8 @@ fn licence_status(enterprise_status: &str, past_term: bool) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::numbers::{resident_id_valid, FoodBusinessNo, FoodProductionNo, Uscc};
     use super::*;
+    use crate::enterprises::numbers::{resident_id_valid, FoodBusinessNo, FoodProductionNo, Uscc};
     use std::collections::{HashMap, HashSet};
 
     const TODAY: (i32, u32, u32) = (2026, 3, 15);
