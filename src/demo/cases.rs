@@ -12,7 +12,7 @@
 //! finds nothing to catch up on when the server starts. Whatever status a case reached by
 //! now is its status: recent cases wait in queues, older ones are closed.
 //!
-//! Deterministic: one seeded SplitMix64 (no crate), and every time relative to `now`. It
+//! Deterministic: one seeded SplitMix64 (`super::rng`), and every time relative to `now`. It
 //! must not be used but on a freshly loaded demo district (`crate::demo::load`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +28,8 @@ use crate::db::Conn;
 use crate::db_run;
 use crate::grid::index::CellIndex;
 
+use super::rng::Rng;
+
 const SEED: u64 = 0x4e41_4e48_4149; // "NANHAI"
 /// How many cases the demo opens.
 pub const CASES: usize = 420;
@@ -42,45 +44,6 @@ const GRACE: i64 = 24 * HOUR;
 /// A story that has not ended after this many steps is cut short (it cannot happen with
 /// these rules, but a loop must have a bound).
 const MAX_STEPS: usize = 48;
-
-/// SplitMix64: small, fast, and the same sequence on every platform and version.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.unit() * n as f64) as usize % n.max(1)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    fn between(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    /// A photo's name as the API carries it (a sha256 in hex); the demo has no files.
-    fn photo(&mut self) -> String {
-        (0..4).map(|_| format!("{:016x}", self.next())).collect()
-    }
-}
 
 /// A demo user as the state machine sees them.
 struct Person {
@@ -178,7 +141,7 @@ impl People {
     /// A dispatcher of the centre at `code`.
     fn dispatcher(&self, code: &str, rng: &mut Rng) -> Option<&Person> {
         let list = self.centres.get(code)?;
-        Some(&self.all[*rng.pick(list)])
+        Some(&self.all[*rng.unit_pick(list)])
     }
 
     /// The handler of `department` for a case in `town`: the town's own, else the
@@ -192,7 +155,7 @@ impl People {
 
     fn inspector(&self, cell: &str, rng: &mut Rng) -> Option<&Person> {
         let list = self.inspectors.get(cell)?;
-        Some(&self.all[*rng.pick(list)])
+        Some(&self.all[*rng.unit_pick(list)])
     }
 
     fn by_id(&self, id: i64) -> Option<&Person> {
@@ -259,7 +222,7 @@ fn spot_for(
     rng: &mut Rng,
 ) -> Option<Spot> {
     for _ in 0..20 {
-        let firm = rng.pick(firms);
+        let firm = rng.unit_pick(firms);
         let at_firm = item.applies_to.contains(&firm.kind);
         let (lon, lat) = match at_firm {
             true => (firm.lon, firm.lat),
@@ -295,6 +258,11 @@ const RESOLUTIONS: [&str; 4] = [
     "已约谈负责人并完成整改",
     "已清理完毕，恢复原状",
 ];
+
+/// A photo's name as the API carries it (a sha256 in hex); the demo has no files.
+fn photo(rng: &mut Rng) -> String {
+    (0..4).map(|_| format!("{:016x}", rng.next_u64())).collect()
+}
 
 /// How cases reach a centre that opens them by hand.
 const CHANNELS: [&str; 5] = [
@@ -415,7 +383,7 @@ pub fn create(conn: &mut Conn, cells: &CellIndex, now: i64) -> QueryResult<Summa
         if world.items.is_empty() || world.firms.is_empty() {
             return Ok(Summary::default());
         }
-        let mut rng = Rng(SEED);
+        let mut rng = Rng::new(SEED);
         let mut summary = Summary::default();
         // Opening times, oldest first, so that ids follow time. Denser towards now (age ∝
         // u^2.5): the platform is in its first weeks, and the queues need recent cases.
@@ -443,7 +411,7 @@ fn live_one(
     now: i64,
     summary: &mut Summary,
 ) -> QueryResult<()> {
-    let mut item_index = rng.below(world.items.len());
+    let mut item_index = rng.unit_below(world.items.len());
     let Some(mut spot) = spot_for(&world.items[item_index], &world.firms, world.cells, rng) else {
         return Ok(());
     };
@@ -463,7 +431,7 @@ fn live_one(
     // A duplicate repeats an earlier case of the community: same item, a few metres off.
     if rng.chance(0.04) {
         if let Some(list) = earlier.get(&spot.community).filter(|l| !l.is_empty()) {
-            let (id, item, place) = rng.pick(list).clone();
+            let (id, item, place) = rng.unit_pick(list).clone();
             item_index = item;
             spot = Spot {
                 lon: place.lon + rng.between(-0.00005, 0.00005),
@@ -483,7 +451,7 @@ fn live_one(
     let Some(opener) = world.people.dispatcher(centre, rng) else {
         return Ok(());
     };
-    let via = rng.pick(&CHANNELS);
+    let via = rng.unit_pick(&CHANNELS);
     let seed = CaseSeed {
         source: "manual",
         item_code: Some(item.code.clone()),
@@ -688,7 +656,7 @@ fn next_step(
                         .departments
                         .iter()
                         .filter(|d| **d != item.department)
-                        .nth(rng.below(world.departments.len() - 1))
+                        .nth(rng.unit_below(world.departments.len() - 1))
                         .cloned()
                         .unwrap_or_else(|| item.department.clone()),
                     false => item.department.clone(),
@@ -744,8 +712,8 @@ fn next_step(
                 (handler.actor(), at)
             } else {
                 request.action = Action::Resolve;
-                request.note = note(rng.pick::<&str>(&RESOLUTIONS));
-                request.photos = vec![rng.photo()];
+                request.note = note(rng.unit_pick::<&str>(&RESOLUTIONS));
+                request.photos = vec![photo(rng)];
                 // A second resolution, after a failed verification, is quicker.
                 let pace = if case.reopened_count > 0 {
                     0.3
@@ -758,7 +726,7 @@ fn next_step(
         Status::Resolved => {
             let inspector = world.people.inspector(case.cell_code.as_deref()?, rng)?;
             request.action = Action::Verify;
-            request.photos = vec![rng.photo()];
+            request.photos = vec![photo(rng)];
             let fail = fate.rework && case.reopened_count == 0;
             request.outcome = Some(if fail { "fail" } else { "pass" }.into());
             request.note = match fail {
@@ -779,20 +747,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_generator_is_the_same_everywhere() {
-        let mut rng = Rng(SEED);
-        let first: Vec<u64> = (0..3).map(|_| rng.next()).collect();
-        let mut again = Rng(SEED);
-        assert_eq!(first, (0..3).map(|_| again.next()).collect::<Vec<_>>());
-        // SplitMix64's published first output for seed 0.
-        assert_eq!(Rng(0).next(), 0xe220_a839_7b1d_cdaf);
-        let mut rng = Rng(1);
-        for _ in 0..1000 {
-            let u = rng.unit();
-            assert!((0.0..1.0).contains(&u));
-            assert!(rng.below(7) < 7);
-        }
-        assert_eq!(rng.photo().len(), 64);
+    fn a_photo_is_named_like_a_sha256() {
+        let name = photo(&mut Rng::new(SEED));
+        assert_eq!(name.len(), 64);
+        assert!(name.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 
     /// The demo district without its cases, then its cases as of `now`: the summary line and

@@ -8,14 +8,16 @@
 //! import columns.
 //!
 //! Must not: do I/O, read clocks or use randomness from outside. The same `(seed, count, areas,
-//! today)` always gives byte-identical output (a small splitmix64 of our own, integer arithmetic for
-//! every draw), and the first `n` enterprises of a larger library are the library of `n`.
+//! today)` always gives byte-identical output (the demo's SplitMix64 in `super::rng`, integer draws
+//! only), and the first `n` enterprises of a larger library are the library of `n`.
 //!
 //! Everything here is fake. Numbers are shaped and checked like real ones, so a generated number may
 //! coincide with a real enterprise's or person's; never load a generated library outside the demo
 //! and benchmarks.
 
 use crate::enterprises::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
+
+use super::rng::Rng;
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -179,60 +181,6 @@ fn push_csv_fields(out: &mut String, fields: &[&str]) {
         } else {
             out.push_str(f);
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Randomness: splitmix64, integer draws only (no float maths that could differ between platforms)
-// ---------------------------------------------------------------------------------------------
-
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (multiply-shift; the bias is below 2^-40 for the ranges used here).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    fn below_usize(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-
-    /// Inclusive range.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-
-    /// True with probability `per_mille / 1000`.
-    fn chance(&mut self, per_mille: u32) -> bool {
-        self.below(1000) < u64::from(per_mille)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below_usize(items.len())]
-    }
-
-    fn pick_weighted<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
-        let total: u32 = items.iter().map(|(_, w)| w).sum();
-        let mut r = self.below(u64::from(total)) as u32;
-        for (item, w) in items {
-            if r < *w {
-                return item;
-            }
-            r -= w;
-        }
-        &items[items.len() - 1].0
     }
 }
 
@@ -718,7 +666,7 @@ struct Generator {
 
 impl Generator {
     fn new(seed: u64, today: i64) -> Generator {
-        let mut rng = Rng(seed ^ 0x6772_6964_7061_7472); // "gridpatr"
+        let mut rng = Rng::new(seed ^ 0x6772_6964_7061_7472); // "gridpatr"
         let cumulative = std::array::from_fn(|t| {
             let mut sum = 0;
             TRADES
@@ -770,12 +718,12 @@ impl Generator {
         let t = town_index(&area.cell_code);
         let town = &TOWNS[t];
         let trade = self.trade(t);
-        let individual = self.rng.chance(trade.individual_pm);
+        let individual = self.rng.chance_per_mille(trade.individual_pm);
         // Linear density rising towards today: more recent registrations are more common.
         let span = (self.today - self.first_day) as u64 + 1;
         let registered = self.first_day + self.rng.below(span).max(self.rng.below(span)) as i64;
         let status = *self.rng.pick_weighted(STATUSES);
-        let male = self.rng.chance(620);
+        let male = self.rng.chance_per_mille(620);
         let surname = *self.rng.pick_weighted(SURNAMES);
         let given = self.given_name(male);
         let id_number = self.resident_id(registered, male);
@@ -821,11 +769,11 @@ impl Generator {
     fn given_name(&mut self, male: bool) -> String {
         let set = if male { MALE_GIVEN } else { FEMALE_GIVEN };
         let first = *self.rng.pick(set);
-        if self.rng.chance(200) {
+        if self.rng.chance_per_mille(200) {
             return first.to_string();
         }
         let mut second = *self.rng.pick(set);
-        if second == first && !self.rng.chance(300) {
+        if second == first && !self.rng.chance_per_mille(300) {
             second = *self.rng.pick(set);
         }
         format!("{first}{second}")
@@ -889,7 +837,7 @@ impl Generator {
     fn place(&mut self, town: &Town, cell_code: &str) -> &'static str {
         let community = cell_code.get(9..12).unwrap_or("");
         if let Some(&(_, name)) = town.communities.iter().find(|(c, _)| *c == community) {
-            if self.rng.chance(600) {
+            if self.rng.chance_per_mille(600) {
                 return name;
             }
         }
@@ -943,7 +891,7 @@ impl Generator {
             name.extend(given.chars().last());
         }
         name.push_str(word);
-        if registered >= self.suffix_start || self.rng.chance(350) {
+        if registered >= self.suffix_start || self.rng.chance_per_mille(350) {
             name.push_str("（个体工商户）");
         }
         name
@@ -1021,7 +969,7 @@ impl Generator {
             },
         };
         a.push_str(&rest);
-        if self.rng.chance(120) {
+        if self.rng.chance_per_mille(120) {
             a.push_str("（住所申报）");
         }
         a
@@ -1061,7 +1009,7 @@ impl Generator {
             valid_to: NO_END_DATE.to_string(),
             status: licence_status(enterprise_status, false),
         });
-        if self.rng.chance(trade.food_business_pm) {
+        if self.rng.chance_per_mille(trade.food_business_pm) {
             let form_index = JY_FORMS
                 .iter()
                 .position(|&f| f == trade.jy_form)
@@ -1072,7 +1020,7 @@ impl Generator {
             // licence, so one that is wanted on a young enterprise is owed to the next old one.
             let latest_expired_start = add_years(self.today, -5);
             let eligible = registered <= latest_expired_start;
-            let wanted = self.rng.chance(60);
+            let wanted = self.rng.chance_per_mille(60);
             let expired = eligible && (wanted || self.expired_owed > 0);
             if expired && !wanted {
                 self.expired_owed -= 1;
@@ -1098,7 +1046,7 @@ impl Generator {
             let from = self.current_term_start(registered, 5);
             out.push(self.licence(uscc, "food_production", number, from, 5, enterprise_status));
         }
-        if self.rng.chance(trade.tobacco_pm) {
+        if self.rng.chance_per_mille(trade.tobacco_pm) {
             let (i, v) = take(&mut self.tobacco, 0, "tobacco retail licence");
             let number = format!("{}{v:06}", TOBACCO_PREFIXES[i]);
             let from = self.current_term_start(registered, 5);

@@ -6,6 +6,7 @@
 
 pub mod cases;
 pub mod enterprises;
+mod rng;
 
 use crate::db::Conn;
 use crate::import::{self, ImportError};
