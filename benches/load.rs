@@ -1326,7 +1326,6 @@ fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
 /// `--library` generated enterprises stored through the enterprise store, placed in the
 /// demo map's cells as `gridpatrol generate` places them; then the licence checks to send.
 fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
-    use chrono::Datelike;
     use gridpatrol::demo::enterprises as generator;
     use gridpatrol::enterprises::import::{EnterpriseRecord, LicenceRecord};
     if opts.library == 0 {
@@ -1339,12 +1338,7 @@ fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
     }
     let today = gridpatrol::clock::today();
     let started = Instant::now();
-    let library = generator::generate(
-        LIBRARY_SEED,
-        opts.library,
-        &areas,
-        (today.year(), today.month(), today.day()),
-    );
+    let library = generator::generate(LIBRARY_SEED, opts.library, &areas, today);
     let records: Vec<EnterpriseRecord> = library
         .iter()
         .map(|(e, licences)| EnterpriseRecord {
@@ -1357,7 +1351,7 @@ fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
             lon: e.lon,
             lat: e.lat,
             status: e.status.to_string(),
-            registered_on: e.registered_on.clone(),
+            registered_on: e.registered_on.to_string(),
             place_kind: Some(e.place_kind.to_string()),
             licences: licences
                 .iter()
@@ -1365,8 +1359,8 @@ fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
                     uscc: l.uscc.clone(),
                     kind: l.kind.to_string(),
                     number: l.number.clone(),
-                    valid_from: l.valid_from.clone(),
-                    valid_to: l.valid_to.clone(),
+                    valid_from: l.valid_from.to_string(),
+                    valid_to: l.valid_to.to_string(),
                     status: l.status.to_string(),
                 })
                 .collect(),

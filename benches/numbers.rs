@@ -17,7 +17,12 @@ fn inputs() -> Vec<String> {
         max_lon: 113.1244,
         max_lat: 23.022,
     }];
-    let library = generator::generate(11, 2048, &areas, (2026, 11, 28));
+    let library = generator::generate(
+        11,
+        2048,
+        &areas,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+    );
     let mut out = Vec::new();
     for (i, (e, licences)) in library.iter().enumerate() {
         let code = e.uscc.clone();

@@ -221,13 +221,7 @@ fn generate(
         !areas.is_empty(),
         "the database has no map: import one (or serve --demo) first"
     );
-    use chrono::Datelike;
-    let library = generator::generate(
-        seed,
-        count,
-        &areas,
-        (today.year(), today.month(), today.day()),
-    );
+    let library = generator::generate(seed, count, &areas, today);
     std::fs::create_dir_all(out_dir)?;
     let mut e = std::io::BufWriter::new(std::fs::File::create(out_dir.join("enterprises.csv"))?);
     let mut l = std::io::BufWriter::new(std::fs::File::create(out_dir.join("licences.csv"))?);

@@ -15,6 +15,8 @@
 //! coincide with a real enterprise's or person's; never load a generated library outside the demo
 //! and benchmarks.
 
+use chrono::{Datelike, Days, Months, NaiveDate};
+
 use crate::enterprises::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
 
 use super::rng::Rng;
@@ -61,8 +63,7 @@ pub struct GeneratedEnterprise {
     pub lat: f64,
     /// `active`, `revoked` (吊销), `cancelled` (注销) or `suspended`.
     pub status: &'static str,
-    /// `YYYY-MM-DD`.
-    pub registered_on: String,
+    pub registered_on: NaiveDate,
     /// `shop`, `restaurant`, `market`, `factory`, `workshop` or `warehouse`.
     pub place_kind: &'static str,
 }
@@ -73,45 +74,39 @@ pub struct GeneratedLicence {
     /// `business_licence`, `food_business`, `food_production`, `tobacco_retail` or `hygiene`.
     pub kind: &'static str,
     pub number: String,
-    /// `YYYY-MM-DD`.
-    pub valid_from: String,
-    /// `YYYY-MM-DD`; [`NO_END_DATE`] for a business licence without a fixed term (长期).
-    pub valid_to: String,
+    pub valid_from: NaiveDate,
+    /// [`NO_END_DATE`] for a business licence without a fixed term (长期).
+    pub valid_to: NaiveDate,
     /// `valid`, `revoked`, `expired` or `suspended`.
     pub status: &'static str,
 }
 
 /// `valid_to` of a business licence whose term is 长期 (no end).
-pub const NO_END_DATE: &str = "9999-12-31";
+pub const NO_END_DATE: NaiveDate = ymd(9999, 12, 31);
 
 /// Generates `count` enterprises, each with its licences (the business licence first).
 ///
 /// Enterprise `i` lies in `areas[i % areas.len()]`, uniformly, strictly inside the box, on the
-/// 1e-7° grid the CSV prints. `today` is `(year, month, day)`: registrations fall in 1998..=today,
-/// and licence validity and expiry are judged against it.
+/// 1e-7° grid the CSV prints. Registrations fall in 1998..=today, and licence validity and expiry
+/// are judged against `today`.
 ///
 /// Unique across the output: every USCC (hence every business licence number) and every other
 /// licence number. The number spaces hold hundreds of millions of USCCs and tens of millions of
 /// licences of each kind — far more than fits in memory; the function panics rather than repeat one.
 ///
 /// # Panics
-/// If `count > 0` and `areas` is empty, or if `today` is not a calendar date.
+/// If `count > 0` and `areas` is empty.
 pub fn generate(
     seed: u64,
     count: usize,
     areas: &[Area],
-    today: (i32, u32, u32),
+    today: NaiveDate,
 ) -> Vec<(GeneratedEnterprise, Vec<GeneratedLicence>)> {
     if count == 0 {
         return Vec::new();
     }
     assert!(!areas.is_empty(), "generate: at least one area is needed");
-    let (y, m, d) = today;
-    assert!(
-        (1..=12).contains(&m) && (1..=days_in_month(y, m)).contains(&d),
-        "generate: today {y}-{m}-{d} is not a date"
-    );
-    let mut g = Generator::new(seed, days_from_civil(y, m, d));
+    let mut g = Generator::new(seed, today);
     (0..count)
         .map(|i| g.enterprise(&areas[i % areas.len()]))
         .collect()
@@ -126,6 +121,7 @@ pub fn enterprise_csv_row(e: &GeneratedEnterprise) -> String {
     let mut out = String::with_capacity(256);
     let lon = format!("{:.7}", e.lon);
     let lat = format!("{:.7}", e.lat);
+    let registered_on = e.registered_on.to_string();
     let fields: [&str; 11] = [
         &e.uscc,
         &e.name,
@@ -136,7 +132,7 @@ pub fn enterprise_csv_row(e: &GeneratedEnterprise) -> String {
         &lon,
         &lat,
         e.status,
-        &e.registered_on,
+        &registered_on,
         e.place_kind,
     ];
     push_csv_fields(&mut out, &fields);
@@ -156,8 +152,8 @@ pub fn licence_csv_row(l: &GeneratedLicence) -> String {
             &l.uscc,
             l.kind,
             &l.number,
-            &l.valid_from,
-            &l.valid_to,
+            &l.valid_from.to_string(),
+            &l.valid_to.to_string(),
             l.status,
         ],
     );
@@ -238,57 +234,38 @@ fn take(spaces: &mut [Space], preferred: usize, what: &str) -> (usize, u64) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dates as days since 1970-01-01 (proleptic Gregorian)
+// Dates
 // ---------------------------------------------------------------------------------------------
 
-fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
-    let y = i64::from(y) - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// A date written in the code.
+const fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, day).expect("a calendar date")
 }
 
-fn civil_from_days(z: i64) -> (i32, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y as i32, m, d)
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
+/// The first day registrations are made from (unless today is earlier).
+const FIRST_REGISTRATION: NaiveDate = ymd(1998, 1, 1);
+/// USCCs replaced organization codes for new registrations from this day.
+const USCC_START: NaiveDate = ymd(2015, 10, 1);
+/// Individual businesses carry "（个体工商户）" in their names from this day.
+const SUFFIX_START: NaiveDate = ymd(2022, 11, 1);
+/// Legal representatives are born in these years.
+const BORN_FROM: NaiveDate = ymd(1955, 1, 1);
+const BORN_TO: NaiveDate = ymd(2000, 12, 31);
 
 /// The same day `years` later (or earlier); 29 February becomes 28 February in a common year.
-fn add_years(day: i64, years: i32) -> i64 {
-    let (y, m, d) = civil_from_days(day);
-    let y = y + years;
-    days_from_civil(y, m, d.min(days_in_month(y, m)))
-}
-
-fn fmt_date(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
+fn add_years(day: NaiveDate, years: i32) -> NaiveDate {
+    let months = Months::new(12 * years.unsigned_abs());
+    let moved = match years >= 0 {
+        true => day.checked_add_months(months),
+        false => day.checked_sub_months(months),
+    };
+    moved.expect("a date within chrono's range")
 }
 
 /// The last day of a term of `years` starting on `from` (a 5-year licence from 2021-03-02 runs to
 /// 2026-03-01).
-fn term_end(from: i64, years: i32) -> i64 {
-    add_years(from, years) - 1
+fn term_end(from: NaiveDate, years: i32) -> NaiveDate {
+    add_years(from, years) - Days::new(1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,13 +621,9 @@ const HYGIENE_PREFIXES: [&str; 2] = ["0605", "0682"];
 
 struct Generator {
     rng: Rng,
-    today: i64,
-    /// First possible registration day (1998-01-01, or today if earlier).
-    first_day: i64,
-    /// USCCs replaced organization codes for new registrations from this day.
-    uscc_start: i64,
-    /// Individual businesses carry "（个体工商户）" in their names from this day.
-    suffix_start: i64,
+    today: NaiveDate,
+    /// First possible registration day: [`FIRST_REGISTRATION`], or today if earlier.
+    first_day: NaiveDate,
     /// Cumulative trade weights per town.
     cumulative: [Vec<u32>; 4],
     old_org: Space,
@@ -665,7 +638,7 @@ struct Generator {
 }
 
 impl Generator {
-    fn new(seed: u64, today: i64) -> Generator {
+    fn new(seed: u64, today: NaiveDate) -> Generator {
         let mut rng = Rng::new(seed ^ 0x6772_6964_7061_7472); // "gridpatr"
         let cumulative = std::array::from_fn(|t| {
             let mut sum = 0;
@@ -700,9 +673,7 @@ impl Generator {
         Generator {
             rng,
             today,
-            first_day: days_from_civil(1998, 1, 1).min(today),
-            uscc_start: days_from_civil(2015, 10, 1),
-            suffix_start: days_from_civil(2022, 11, 1),
+            first_day: FIRST_REGISTRATION.min(today),
             cumulative,
             old_org,
             ma_org,
@@ -720,8 +691,8 @@ impl Generator {
         let trade = self.trade(t);
         let individual = self.rng.chance_per_mille(trade.individual_pm);
         // Linear density rising towards today: more recent registrations are more common.
-        let span = (self.today - self.first_day) as u64 + 1;
-        let registered = self.first_day + self.rng.below(span).max(self.rng.below(span)) as i64;
+        let span = (self.today - self.first_day).num_days() as u64 + 1;
+        let registered = self.first_day + Days::new(self.rng.below(span).max(self.rng.below(span)));
         let status = *self.rng.pick_weighted(STATUSES);
         let male = self.rng.chance_per_mille(620);
         let surname = *self.rng.pick_weighted(SURNAMES);
@@ -753,7 +724,7 @@ impl Generator {
             lon,
             lat,
             status,
-            registered_on: fmt_date(registered),
+            registered_on: registered,
             place_kind: trade.place_kind,
         };
         (enterprise, licences)
@@ -781,15 +752,12 @@ impl Generator {
 
     /// GB 11643: region, birth date, sequence (odd for men), check. Born 1955–2000 and at least 18
     /// on the day the business was registered.
-    fn resident_id(&mut self, registered: i64, male: bool) -> String {
+    fn resident_id(&mut self, registered: NaiveDate, male: bool) -> String {
         let region = *self.rng.pick_weighted(ID_REGIONS);
-        let earliest = days_from_civil(1955, 1, 1);
-        let latest = days_from_civil(2000, 12, 31)
-            .min(add_years(registered, -18))
-            .max(earliest);
-        let (y, m, d) = civil_from_days(self.rng.range(earliest, latest));
+        let latest = BORN_TO.min(add_years(registered, -18)).max(BORN_FROM);
+        let born = self.day_between(BORN_FROM, latest);
         let sequence = self.rng.below(50) * 2 + self.rng.below(10) * 100 + u64::from(male);
-        let first17 = format!("{region}{y:04}{m:02}{d:02}{sequence:03}");
+        let first17 = format!("{region}{}{sequence:03}", born.format("%Y%m%d"));
         let check = resident_id_check_char(&first17).expect("17 digits");
         format!("{first17}{check}")
     }
@@ -797,9 +765,9 @@ impl Generator {
     /// GB 32100: 9 (market regulation), 1 company / 2 individual business, 440605, organization
     /// code with its GB 11714 check, USCC check. Companies older than the USCC keep their numeric
     /// organization code; others get an "MA" code whose third character follows the year.
-    fn uscc(&mut self, individual: bool, registered: i64) -> String {
+    fn uscc(&mut self, individual: bool, registered: NaiveDate) -> String {
         let mut body = String::with_capacity(8);
-        let old = if !individual && registered < self.uscc_start {
+        let old = if !individual && registered < USCC_START {
             self.old_org.take()
         } else {
             None
@@ -807,8 +775,7 @@ impl Generator {
         if let Some(v) = old {
             body.push_str(&format!("{:08}", OLD_ORG_BASE + v));
         } else {
-            let year = civil_from_days(registered).0;
-            let third = match year {
+            let third = match registered.year() {
                 ..=2017 => b'4',
                 2018..=2021 => b'5',
                 _ => b'C',
@@ -860,7 +827,7 @@ impl Generator {
         trade: &Trade,
         surname: &str,
         given: &str,
-        registered: i64,
+        registered: NaiveDate,
     ) -> String {
         let word = *self.rng.pick(trade.individual_words);
         let mut name = String::with_capacity(64);
@@ -891,7 +858,7 @@ impl Generator {
             name.extend(given.chars().last());
         }
         name.push_str(word);
-        if registered >= self.suffix_start || self.rng.chance_per_mille(350) {
+        if registered >= SUFFIX_START || self.rng.chance_per_mille(350) {
             name.push_str("（个体工商户）");
         }
         name
@@ -998,15 +965,15 @@ impl Generator {
         uscc: &str,
         trade: &Trade,
         enterprise_status: &'static str,
-        registered: i64,
+        registered: NaiveDate,
     ) -> Vec<GeneratedLicence> {
         let mut out = Vec::with_capacity(3);
         out.push(GeneratedLicence {
             uscc: uscc.to_string(),
             kind: "business_licence",
             number: uscc.to_string(),
-            valid_from: fmt_date(registered),
-            valid_to: NO_END_DATE.to_string(),
+            valid_from: registered,
+            valid_to: NO_END_DATE,
             status: licence_status(enterprise_status, false),
         });
         if self.rng.chance_per_mille(trade.food_business_pm) {
@@ -1029,7 +996,7 @@ impl Generator {
             }
             let from = if expired {
                 let earliest = registered.max(add_years(self.today, -8));
-                self.rng.range(earliest, latest_expired_start)
+                self.day_between(earliest, latest_expired_start)
             } else {
                 self.current_term_start(registered, 5)
             };
@@ -1055,17 +1022,25 @@ impl Generator {
         if trade.hygiene {
             let (i, v) = take(&mut self.hygiene, 0, "hygiene licence");
             let from = self.current_term_start(registered, 4);
-            let year = civil_from_days(from).0;
-            let number = format!("粤卫公证字[{year}]第{}{v:06}号", HYGIENE_PREFIXES[i]);
+            let number = format!(
+                "粤卫公证字[{}]第{}{v:06}号",
+                from.year(),
+                HYGIENE_PREFIXES[i]
+            );
             out.push(self.licence(uscc, "hygiene", number, from, 4, enterprise_status));
         }
         out
     }
 
+    /// Uniform in `first..=last`; `first` when that is empty.
+    fn day_between(&mut self, first: NaiveDate, last: NaiveDate) -> NaiveDate {
+        first + Days::new(self.rng.range(0, (last - first).num_days()) as u64)
+    }
+
     /// First day of a term of `years` that covers today, not before registration.
-    fn current_term_start(&mut self, registered: i64, years: i32) -> i64 {
-        let earliest = registered.max(add_years(self.today, -years) + 1);
-        let from = self.rng.range(earliest, self.today);
+    fn current_term_start(&mut self, registered: NaiveDate, years: i32) -> NaiveDate {
+        let earliest = registered.max(add_years(self.today, -years) + Days::new(1));
+        let from = self.day_between(earliest, self.today);
         // 29 February can shorten a term by a day; never let a "current" term end before today.
         if term_end(from, years) < self.today {
             self.today
@@ -1079,7 +1054,7 @@ impl Generator {
         uscc: &str,
         kind: &'static str,
         number: String,
-        from: i64,
+        from: NaiveDate,
         years: i32,
         enterprise_status: &'static str,
     ) -> GeneratedLicence {
@@ -1088,8 +1063,8 @@ impl Generator {
             uscc: uscc.to_string(),
             kind,
             number,
-            valid_from: fmt_date(from),
-            valid_to: fmt_date(to),
+            valid_from: from,
+            valid_to: to,
             status: licence_status(enterprise_status, to < self.today),
         }
     }
@@ -1116,7 +1091,7 @@ mod tests {
     use crate::enterprises::numbers::{resident_id_valid, FoodBusinessNo, FoodProductionNo, Uscc};
     use std::collections::{HashMap, HashSet};
 
-    const TODAY: (i32, u32, u32) = (2026, 3, 15);
+    const TODAY: NaiveDate = ymd(2026, 3, 15);
 
     /// Cells shaped like the demo map: three towns, three communities each, a few cells each, plus
     /// one cell in a town we have no names for.
@@ -1172,7 +1147,7 @@ mod tests {
         let mut conn = pool.get().unwrap();
         crate::import::map(&mut conn, crate::demo::MAP).unwrap();
         let areas = cell_areas(&mut conn).unwrap();
-        let (e, l) = csv(&generate(7, 2400, &areas, (2026, 11, 28)));
+        let (e, l) = csv(&generate(7, 2400, &areas, ymd(2026, 11, 28)));
         assert!(e == crate::demo::ENTERPRISES, "enterprises.csv differs");
         assert!(l == crate::demo::LICENCES, "licences.csv differs");
     }
@@ -1207,14 +1182,14 @@ mod tests {
             if e.name.ends_with("（个体工商户）") {
                 assert!(individual);
             }
-            if e.registered_on.as_str() >= "2022-11-01" && individual {
+            if e.registered_on >= SUFFIX_START && individual {
                 assert!(e.name.ends_with("（个体工商户）"), "{}", e.name);
             }
             if u.org_code().starts_with("MA") {
                 assert!(matches!(u.org_code().as_bytes()[2], b'4' | b'5' | b'C'));
             } else {
                 old_style += 1;
-                assert!(!individual && e.registered_on.as_str() < "2015-10-01");
+                assert!(!individual && e.registered_on < USCC_START);
             }
             individuals += usize::from(individual);
         }
@@ -1226,7 +1201,6 @@ mod tests {
     #[test]
     fn people_phones_dates() {
         let lib = generate(2, 20_000, &areas(), TODAY);
-        let today = "2026-03-15";
         for (e, _) in &lib {
             assert!(
                 resident_id_valid(&e.legal_rep_id_number),
@@ -1235,12 +1209,15 @@ mod tests {
             );
             let id = &e.legal_rep_id_number;
             assert!(id.starts_with("4406"));
-            let birth = &id[6..14];
-            assert!(("19550101"..="20001231").contains(&birth), "{id}");
+            let born = NaiveDate::parse_from_str(&id[6..14], "%Y%m%d")
+                .unwrap_or_else(|_| panic!("{id}: no birth date"));
+            assert!((BORN_FROM..=BORN_TO).contains(&born), "{id}");
             // At least 18 when registering.
-            let reg_year: i32 = e.registered_on[..4].parse().unwrap();
-            let birth_year: i32 = birth[..4].parse().unwrap();
-            assert!(reg_year - birth_year >= 18, "{id} {}", e.registered_on);
+            assert!(
+                born <= add_years(e.registered_on, -18),
+                "{id} {}",
+                e.registered_on
+            );
             let n = e.legal_representative.chars().count();
             assert!((2..=4).contains(&n), "{}", e.legal_representative);
 
@@ -1252,13 +1229,7 @@ mod tests {
                 e.phone
             );
 
-            assert!(("1998-01-01"..=today).contains(&e.registered_on.as_str()));
-            let (y, m, d): (i32, u32, u32) = (
-                e.registered_on[..4].parse().unwrap(),
-                e.registered_on[5..7].parse().unwrap(),
-                e.registered_on[8..].parse().unwrap(),
-            );
-            assert!(d <= days_in_month(y, m));
+            assert!((FIRST_REGISTRATION..=TODAY).contains(&e.registered_on));
             assert!(e.name.starts_with("佛山市") || e.name.contains("有限公司"));
         }
     }
@@ -1344,7 +1315,6 @@ mod tests {
     #[test]
     fn licences_follow_the_rules() {
         let lib = generate(9, 40_000, &areas(), TODAY);
-        let today = "2026-03-15";
         let mut food = 0usize;
         let mut food_expired = 0usize;
         let mut kinds: HashMap<&str, usize> = HashMap::new();
@@ -1352,12 +1322,8 @@ mod tests {
         for (e, lics) in &lib {
             let first = &lics[0];
             assert_eq!(
-                (first.kind, first.number.as_str(), first.valid_from.as_str()),
-                (
-                    "business_licence",
-                    e.uscc.as_str(),
-                    e.registered_on.as_str()
-                )
+                (first.kind, first.number.as_str(), first.valid_from),
+                ("business_licence", e.uscc.as_str(), e.registered_on)
             );
             assert_eq!(
                 lics.iter().filter(|l| l.kind == "business_licence").count(),
@@ -1376,7 +1342,7 @@ mod tests {
                 assert_eq!(l.uscc, e.uscc);
                 assert!(l.valid_from <= l.valid_to);
                 assert!(l.valid_from >= e.registered_on, "{l:?} {e:?}");
-                let past = l.valid_to.as_str() < today;
+                let past = l.valid_to < TODAY;
                 let expected = match e.status {
                     "revoked" | "cancelled" => "revoked",
                     _ if past => "expired",
@@ -1511,21 +1477,14 @@ mod tests {
 
     #[test]
     fn dates() {
-        for (y, m, d) in [(1970, 1, 1), (1998, 1, 1), (2000, 2, 29), (2026, 12, 31)] {
-            assert_eq!(civil_from_days(days_from_civil(y, m, d)), (y, m, d));
-        }
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(
-            fmt_date(add_years(days_from_civil(2024, 2, 29), 5)),
-            "2029-02-28"
-        );
-        assert_eq!(
-            fmt_date(term_end(days_from_civil(2021, 3, 2), 5)),
-            "2026-03-01"
-        );
+        assert_eq!(add_years(ymd(2024, 2, 29), 5), ymd(2029, 2, 28));
+        assert_eq!(add_years(ymd(2024, 2, 29), -4), ymd(2020, 2, 29));
+        assert_eq!(add_years(ymd(2024, 2, 29), -1), ymd(2023, 2, 28));
+        assert_eq!(term_end(ymd(2021, 3, 2), 5), ymd(2026, 3, 1));
+        assert_eq!(NO_END_DATE.to_string(), "9999-12-31");
         // A today before 1998 still gives dates in range.
-        for (e, lics) in generate(11, 200, &areas(), (1997, 6, 1)) {
-            assert_eq!(e.registered_on, "1997-06-01");
+        for (e, lics) in generate(11, 200, &areas(), ymd(1997, 6, 1)) {
+            assert_eq!(e.registered_on, ymd(1997, 6, 1));
             assert!(lics.iter().all(|l| l.status != "expired"));
         }
     }
