@@ -207,7 +207,6 @@ fn generate(
     today: Option<String>,
 ) -> anyhow::Result<()> {
     use gridpatrol::demo::enterprises as generator;
-    use std::io::Write;
     let today = match today {
         Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
             .context("--today must be YYYY-MM-DD")?,
@@ -223,18 +222,16 @@ fn generate(
     );
     let library = generator::generate(seed, count, &areas, today);
     std::fs::create_dir_all(out_dir)?;
-    let mut e = std::io::BufWriter::new(std::fs::File::create(out_dir.join("enterprises.csv"))?);
-    let mut l = std::io::BufWriter::new(std::fs::File::create(out_dir.join("licences.csv"))?);
-    writeln!(e, "{}", generator::enterprises_csv_header())?;
-    writeln!(l, "{}", generator::licences_csv_header())?;
-    let mut licence_count = 0;
-    for (enterprise, licences) in &library {
-        writeln!(e, "{}", generator::enterprise_csv_row(enterprise))?;
-        for licence in licences {
-            writeln!(l, "{}", generator::licence_csv_row(licence))?;
-            licence_count += 1;
-        }
-    }
+    let create = |name: &str| {
+        let path = out_dir.join(name);
+        std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))
+    };
+    generator::write_csv(
+        &library,
+        create("enterprises.csv")?,
+        create("licences.csv")?,
+    )?;
+    let licence_count: usize = library.iter().map(|(_, licences)| licences.len()).sum();
     println!(
         "wrote {} enterprises and {licence_count} licences to {}",
         library.len(),

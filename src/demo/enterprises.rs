@@ -15,7 +15,10 @@
 //! coincide with a real enterprise's or person's; never load a generated library outside the demo
 //! and benchmarks.
 
+use std::io::Write;
+
 use chrono::{Datelike, Days, Months, NaiveDate};
+use serde::{Serialize, Serializer};
 
 use crate::enterprises::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
 
@@ -51,7 +54,8 @@ pub fn cell_areas(conn: &mut crate::db::Conn) -> diesel::QueryResult<Vec<Area>> 
         .collect())
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// One enterprise; its fields, in order, are the columns of the enterprise CSV.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GeneratedEnterprise {
     pub uscc: String,
     pub name: String,
@@ -59,7 +63,9 @@ pub struct GeneratedEnterprise {
     pub legal_rep_id_number: String,
     pub phone: String,
     pub address: String,
+    #[serde(serialize_with = "seven_decimals")]
     pub lon: f64,
+    #[serde(serialize_with = "seven_decimals")]
     pub lat: f64,
     /// `active`, `revoked` (吊销), `cancelled` (注销) or `suspended`.
     pub status: &'static str,
@@ -68,7 +74,8 @@ pub struct GeneratedEnterprise {
     pub place_kind: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// One licence; its fields, in order, are the columns of the licence CSV.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GeneratedLicence {
     pub uscc: String,
     /// `business_licence`, `food_business`, `food_production`, `tobacco_retail` or `hygiene`.
@@ -112,72 +119,59 @@ pub fn generate(
         .collect()
 }
 
-pub fn enterprises_csv_header() -> &'static str {
-    "uscc,name,legal_representative,legal_rep_id_number,phone,address,lon,lat,status,registered_on,place_kind"
-}
+/// The import's enterprise columns (docs/enterprises.md), in the order of [`GeneratedEnterprise`].
+const ENTERPRISE_COLUMNS: [&str; 11] = [
+    "uscc",
+    "name",
+    "legal_representative",
+    "legal_rep_id_number",
+    "phone",
+    "address",
+    "lon",
+    "lat",
+    "status",
+    "registered_on",
+    "place_kind",
+];
 
-/// One CSV row (RFC 4180 quoting, lon/lat with 7 decimals), without the line end.
-pub fn enterprise_csv_row(e: &GeneratedEnterprise) -> String {
-    let mut out = String::with_capacity(256);
-    let lon = format!("{:.7}", e.lon);
-    let lat = format!("{:.7}", e.lat);
-    let registered_on = e.registered_on.to_string();
-    let fields: [&str; 11] = [
-        &e.uscc,
-        &e.name,
-        &e.legal_representative,
-        &e.legal_rep_id_number,
-        &e.phone,
-        &e.address,
-        &lon,
-        &lat,
-        e.status,
-        &registered_on,
-        e.place_kind,
-    ];
-    push_csv_fields(&mut out, &fields);
-    out
-}
+/// The import's licence columns, in the order of [`GeneratedLicence`].
+const LICENCE_COLUMNS: [&str; 6] = ["uscc", "kind", "number", "valid_from", "valid_to", "status"];
 
-pub fn licences_csv_header() -> &'static str {
-    "uscc,kind,number,valid_from,valid_to,status"
-}
-
-/// One CSV row (RFC 4180 quoting), without the line end.
-pub fn licence_csv_row(l: &GeneratedLicence) -> String {
-    let mut out = String::with_capacity(96);
-    push_csv_fields(
-        &mut out,
-        &[
-            &l.uscc,
-            l.kind,
-            &l.number,
-            &l.valid_from.to_string(),
-            &l.valid_to.to_string(),
-            l.status,
-        ],
-    );
-    out
-}
-
-fn push_csv_fields(out: &mut String, fields: &[&str]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if f.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            for c in f.chars() {
-                if c == '"' {
-                    out.push('"');
-                }
-                out.push(c);
-            }
-            out.push('"');
-        } else {
-            out.push_str(f);
+/// Writes `library` as the import's two CSV files, each with its header (even when empty):
+/// quotes only where RFC 4180 needs them, `\n` line ends, as the committed demo files are.
+pub fn write_csv<E: Write, L: Write>(
+    library: &[(GeneratedEnterprise, Vec<GeneratedLicence>)],
+    enterprises: E,
+    licences: L,
+) -> csv::Result<()> {
+    let mut e = csv_writer(enterprises);
+    let mut l = csv_writer(licences);
+    e.write_record(ENTERPRISE_COLUMNS)?;
+    l.write_record(LICENCE_COLUMNS)?;
+    for (enterprise, its_licences) in library {
+        e.serialize(enterprise)?;
+        for licence in its_licences {
+            l.serialize(licence)?;
         }
     }
+    e.flush()?;
+    l.flush()?;
+    Ok(())
+}
+
+/// Headers are written by hand (see `write_csv`); the format is spelled out rather than left
+/// to the crate's defaults, since the committed files must not change.
+fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
+}
+
+/// Points lie on the 1e-7° grid, so seven decimals print them exactly.
+fn seven_decimals<S: Serializer>(degrees: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{degrees:.7}"))
 }
 
 /// A permutation of `0..n` handed out one value at a time: `(a·k + b) mod n` with `gcd(a, n) = 1`,
@@ -1123,17 +1117,9 @@ mod tests {
     }
 
     fn csv(lib: &[(GeneratedEnterprise, Vec<GeneratedLicence>)]) -> (String, String) {
-        let mut e = format!("{}\n", enterprises_csv_header());
-        let mut l = format!("{}\n", licences_csv_header());
-        for (ent, lics) in lib {
-            e.push_str(&enterprise_csv_row(ent));
-            e.push('\n');
-            for lic in lics {
-                l.push_str(&licence_csv_row(lic));
-                l.push('\n');
-            }
-        }
-        (e, l)
+        let (mut e, mut l) = (Vec::new(), Vec::new());
+        write_csv(lib, &mut e, &mut l).unwrap();
+        (String::from_utf8(e).unwrap(), String::from_utf8(l).unwrap())
     }
 
     /// The committed demo library is `gridpatrol generate --count 2400 --seed 7 --today
@@ -1282,10 +1268,11 @@ mod tests {
     fn points_strictly_inside_their_area_as_printed() {
         let a = areas();
         let lib = generate(5, 10_000, &a, TODAY);
-        for (i, (e, _)) in lib.iter().enumerate() {
+        let (text, _) = csv(&lib);
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let rows = reader.records().map(Result::unwrap);
+        for (i, ((e, _), fields)) in lib.iter().zip(rows).enumerate() {
             let area = &a[i % a.len()];
-            let row = enterprise_csv_row(e);
-            let fields: Vec<&str> = row.split(',').collect();
             let (lon, lat): (f64, f64) = (fields[6].parse().unwrap(), fields[7].parse().unwrap());
             assert_eq!((lon, lat), (e.lon, e.lat), "1e-7 grid survives printing");
             assert_eq!(fields[6].split('.').nth(1).unwrap().len(), 7);
@@ -1451,28 +1438,33 @@ mod tests {
     #[test]
     fn csv_quoting_and_columns() {
         let lib = generate(10, 1, &areas(), TODAY);
-        let mut e = lib[0].0.clone();
-        assert_eq!(enterprise_csv_row(&e).split(',').count(), 11);
-        assert_eq!(enterprises_csv_header().split(',').count(), 11);
+        let (mut e, mut l) = lib[0].clone();
         e.name = "佛山市南海区桂城\"好味\"茶餐厅,分店".into();
         e.address = "灯湖东路1号\n首层".into();
-        let row = enterprise_csv_row(&e);
+        l.truncate(1);
+        l[0].number = "A,B".into();
+        let (enterprises, licences) = csv(&[(e.clone(), l.clone())]);
+        let (header, row) = enterprises.split_once('\n').unwrap();
+        assert_eq!(header, ENTERPRISE_COLUMNS.join(","));
+        assert!(row.starts_with(&format!("{},", e.uscc)), "{row}");
         assert!(
             row.contains(",\"佛山市南海区桂城\"\"好味\"\"茶餐厅,分店\","),
             "{row}"
         );
         assert!(row.contains(",\"灯湖东路1号\n首层\","), "{row}");
-        assert!(row.starts_with(&format!("{},", e.uscc)));
-        let mut l = lib[0].1[0].clone();
+        assert!(row.ends_with(&format!(",{},{}\n", e.registered_on, e.place_kind)));
         assert_eq!(
-            licence_csv_row(&l),
+            licences,
             format!(
-                "{0},business_licence,{0},{1},{NO_END_DATE},{2}",
-                e.uscc, l.valid_from, l.status
+                "uscc,kind,number,valid_from,valid_to,status\n\
+                 {0},business_licence,\"A,B\",{1},9999-12-31,{2}\n",
+                e.uscc, l[0].valid_from, l[0].status
             )
         );
-        l.number = "A,B".into();
-        assert!(licence_csv_row(&l).contains(",\"A,B\","));
+        // An empty library is two headers.
+        let (enterprises, licences) = csv(&[]);
+        assert_eq!(enterprises, format!("{}\n", ENTERPRISE_COLUMNS.join(",")));
+        assert_eq!(licences, format!("{}\n", LICENCE_COLUMNS.join(",")));
     }
 
     #[test]
