@@ -1,5 +1,6 @@
-//! Demo cases (issue 5, item 8): a few hundred cases over the last 60 days, in every status,
-//! so that the demo's queues, statistics and timelines are not empty.
+//! The demo cases: a few hundred cases over the last 60 days, in every status.
+//!
+//! They are there so that the demo's queues, statistics and timelines are not empty.
 //!
 //! Nothing here writes a case by itself: every case is opened with `store::open` by a
 //! dispatcher of the centre of its item's tier, and every step is decided by
@@ -32,7 +33,7 @@ use super::rng::Rng;
 
 const SEED: u64 = 0x4e41_4e48_4149; // "NANHAI"
 /// How many cases the demo opens.
-pub const CASES: usize = 420;
+const CASES: usize = 420;
 const SECOND: i64 = 1_000_000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
@@ -310,23 +311,23 @@ struct Story {
 
 /// What the demo created.
 #[derive(Debug, Default, Clone)]
-pub struct Summary {
-    pub cases: usize,
-    pub events: usize,
-    pub by_status: BTreeMap<&'static str, usize>,
+pub(crate) struct Summary {
+    cases: usize,
+    events: usize,
+    by_status: BTreeMap<&'static str, usize>,
     /// Active cases past their due time now.
-    pub overdue: usize,
+    overdue: usize,
     /// Cases that failed a verification (返工), were declined (回退), had an extension
     /// approved (延期), or climbed a tier, at least once.
-    pub reopened: usize,
-    pub declined: usize,
-    pub extended: usize,
-    pub escalated: usize,
+    reopened: usize,
+    declined: usize,
+    extended: usize,
+    escalated: usize,
 }
 
 impl Summary {
     /// One line for the demo loader's log.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let statuses: Vec<String> = Status::ALL
             .iter()
             .map(|s| {
@@ -363,7 +364,7 @@ struct World<'a> {
 }
 
 /// Opens [`CASES`] cases and lives each one forward to `now`, in one transaction.
-pub fn create(conn: &mut Conn, cells: &CellIndex, now: i64) -> QueryResult<Summary> {
+pub(crate) fn create(conn: &mut Conn, cells: &CellIndex, now: i64) -> QueryResult<Summary> {
     conn.write(|conn| {
         let Some(version) = crate::checklist::store::current_version(conn)? else {
             return Ok(Summary::default());

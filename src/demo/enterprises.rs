@@ -4,12 +4,12 @@
 //! — valid unified social credit codes (unique across the whole output), names, legal
 //! representatives with valid resident IDs, phones, addresses in the town the grid cell belongs to,
 //! WGS-84 points strictly inside the given cells, a realistic status mix (吊销, 注销, 停业) and
-//! licences including revoked and expired ones — and writing them as CSV rows in the documented
-//! import columns.
+//! licences including revoked and expired ones — and writing them as the import's two CSV files.
 //!
-//! Must not: do I/O, read clocks or use randomness from outside. The same `(seed, count, areas,
-//! today)` always gives byte-identical output (the demo's SplitMix64 in `super::rng`, integer draws
-//! only), and the first `n` enterprises of a larger library are the library of `n`.
+//! Must not: read clocks or use randomness from outside, or do I/O beyond its two edges
+//! (`cell_areas` reads the stored map, `write_csv` writes where it is told). The same `(seed,
+//! count, areas, today)` always gives byte-identical output (the demo's SplitMix64 in `super::rng`,
+//! integer draws only), and the first `n` enterprises of a larger library are the library of `n`.
 //!
 //! Everything here is fake. Numbers are shaped and checked like real ones, so a generated number may
 //! coincide with a real enterprise's or person's; never load a generated library outside the demo
@@ -82,14 +82,14 @@ pub struct GeneratedLicence {
     pub kind: &'static str,
     pub number: String,
     pub valid_from: NaiveDate,
-    /// [`NO_END_DATE`] for a business licence without a fixed term (长期).
+    /// 9999-12-31 for a business licence without a fixed term (长期).
     pub valid_to: NaiveDate,
     /// `valid`, `revoked`, `expired` or `suspended`.
     pub status: &'static str,
 }
 
 /// `valid_to` of a business licence whose term is 长期 (no end).
-pub const NO_END_DATE: NaiveDate = ymd(9999, 12, 31);
+const NO_END_DATE: NaiveDate = ymd(9999, 12, 31);
 
 /// Generates `count` enterprises, each with its licences (the business licence first).
 ///
@@ -159,8 +159,9 @@ pub fn write_csv<E: Write, L: Write>(
     Ok(())
 }
 
-/// Headers are written by hand (see `write_csv`); the format is spelled out rather than left
-/// to the crate's defaults, since the committed files must not change.
+/// Headers are written by hand so that an empty library has them too (the crate writes a
+/// serialized header with the first row only); quoting and line ends are spelled out rather
+/// than left to the crate's defaults, since the committed files must not change.
 fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .has_headers(false)
@@ -173,6 +174,10 @@ fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
 fn seven_decimals<S: Serializer>(degrees: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&format_args!("{degrees:.7}"))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Unique numbers
+// ---------------------------------------------------------------------------------------------
 
 /// A permutation of `0..n` handed out one value at a time: `(a·k + b) mod n` with `gcd(a, n) = 1`,
 /// so no value repeats until the space is used up.

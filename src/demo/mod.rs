@@ -1,17 +1,17 @@
 //! The demo district (part of Nanhai, Foshan): its fixtures, loading them, and its cases.
 //!
 //! The fixtures are embedded in the binary so that `gridpatrol serve --demo` works from any
-//! directory. The demo drives the domains only through their stores and models; none of it
-//! lives inside a domain, so that the domains hold nothing but the service.
+//! directory. The demo drives the domains through their models, stores and steps (the
+//! imports, the time-limit task) like any other caller; none of it lives inside a domain.
 
-pub mod cases;
+mod cases;
 pub mod enterprises;
 mod rng;
 
 use crate::db::Conn;
 use crate::import::{self, ImportError};
 
-pub const DEPARTMENTS: &str = include_str!("../../fixtures/departments.json");
+const DEPARTMENTS: &str = include_str!("../../fixtures/departments.json");
 pub const CHECKLIST: &str = include_str!("../../fixtures/checklist.json");
 pub const MAP: &str = include_str!("../../fixtures/map/nanhai-demo.geojson");
 pub const USERS: &str = include_str!("../../fixtures/demo/users.json");
@@ -19,13 +19,13 @@ pub const ENTERPRISES: &str = include_str!("../../fixtures/demo/enterprises.csv"
 pub const LICENCES: &str = include_str!("../../fixtures/demo/licences.csv");
 
 /// Whether the database holds no map and no users yet.
-pub fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
+pub(crate) fn is_empty(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
     Ok(crate::grid::store::map_version(conn)? < 0 && crate::auth::store::user_count(conn)? == 0)
 }
 
 /// Loads the demo district into an empty database, with its demo cases when `cases`;
 /// returns what it did, line by line.
-pub fn load(
+pub(crate) fn load(
     conn: &mut Conn,
     argon2_memory_kib: u32,
     cases: bool,
