@@ -40,7 +40,7 @@ use gridpatrol::config::ServeConfig;
 use gridpatrol::db::Conn;
 use gridpatrol::enterprises::numbers::{org_check_char, uscc_check_char};
 use gridpatrol::grid::coords::wgs84_to_gcj02;
-use gridpatrol::AppState;
+use gridpatrol::startup::Service as App;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -317,7 +317,7 @@ impl Service {
     /// Starts the server once `seed` has stored what the scenario needs.
     fn start(
         backend: Backend,
-        seed: impl FnOnce(&AppState) -> anyhow::Result<Seeded>,
+        seed: impl FnOnce(&App) -> anyhow::Result<Seeded>,
     ) -> anyhow::Result<Service> {
         let dir = tempfile::tempdir().context("temporary data directory")?;
         let data_dir = dir.path().join("data");
@@ -1101,8 +1101,8 @@ struct Place {
 }
 
 /// Every cell of the demo map, with its regions as the server's locate index has them.
-fn places(state: &AppState) -> anyhow::Result<Vec<Place>> {
-    let index = state.cells.load();
+fn places(state: &App) -> anyhow::Result<Vec<Place>> {
+    let index = state.map.load();
     let mut rng = rand::thread_rng();
     let mut out = Vec::new();
     for (code, shape) in demo_cells()? {
@@ -1213,7 +1213,7 @@ fn set_status(conn: &mut Conn, ids: &[i64], status: &str, now: i64) -> anyhow::R
 /// `--cases` open cases, 70% of them at the 桂城 town centre; 20% at the other towns'
 /// centres, 7% at community and 3% at district tier anywhere; then another fifth of that
 /// anywhere at their items' tiers in other statuses (mostly closed).
-fn seed_queue(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
+fn seed_queue(opts: &Opts, state: &App) -> anyhow::Result<Seeded> {
     let places = places(state)?;
     let items = checklist_items()?;
     let guicheng: Vec<&Place> = places.iter().filter(|p| p.town == GUICHENG).collect();
@@ -1248,7 +1248,7 @@ fn seed_queue(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
         let opened = now - rng.gen_range(0..month);
         seeds.push((case_seed(place, tier, item, opened, &mut rng), opened));
     }
-    let mut conn = state.pool.get()?;
+    let mut conn = state.db.pool().get()?;
     let started = Instant::now();
     let ids = open_cases(&mut conn, &seeds)?;
     let mut rest = &ids[open..];
@@ -1285,7 +1285,7 @@ fn seed_queue(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
 }
 
 /// Open cases for the fire department at the 桂城 town centre, one per cycle to come.
-fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
+fn seed_cycles(opts: &Opts, state: &App) -> anyhow::Result<Seeded> {
     let count = opts.cycle_cases.unwrap_or_else(|| {
         let seconds = opts.warmup as usize + opts.runs * opts.seconds as usize;
         (seconds * CYCLE_CASES_PER_SECOND).max(1_000)
@@ -1310,7 +1310,7 @@ fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
         })
         .collect();
     let started = Instant::now();
-    let ids = open_cases(&mut state.pool.get()?, &seeds)?;
+    let ids = open_cases(&mut state.db.pool().get()?, &seeds)?;
     Ok(Seeded {
         lines: vec![format!(
             "{} open {} cases (fire) at the 桂城 town centre in {:.1} s",
@@ -1325,13 +1325,13 @@ fn seed_cycles(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
 
 /// `--library` generated enterprises stored through the enterprise store, placed in the
 /// demo map's cells as `gridpatrol generate` places them; then the licence checks to send.
-fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
+fn seed_library(opts: &Opts, state: &App) -> anyhow::Result<Seeded> {
     use gridpatrol::demo::enterprises as generator;
     use gridpatrol::enterprises::import::{EnterpriseRecord, LicenceRecord};
     if opts.library == 0 {
         bail!("check needs a library: --library must be at least 1");
     }
-    let mut conn = state.pool.get()?;
+    let mut conn = state.db.pool().get()?;
     let areas = generator::cell_areas(&mut conn)?;
     if areas.is_empty() {
         bail!("the database has no cells to place enterprises in");
@@ -1369,7 +1369,7 @@ fn seed_library(opts: &Opts, state: &AppState) -> anyhow::Result<Seeded> {
     let generated = started.elapsed();
     let storing = Instant::now();
     let summary =
-        gridpatrol::enterprises::store::upsert(&mut conn, &records, &state.cells.load(), |_| {})?;
+        gridpatrol::enterprises::store::upsert(&mut conn, &records, &state.map.load(), |_| {})?;
     let stored = storing.elapsed();
 
     // The checks: 70% a library enterprise's USCC, 10% one of its food business licences

@@ -24,9 +24,9 @@ pub enum ImportError {
     Db(#[from] diesel::result::Error),
 }
 
-impl From<ImportError> for crate::error::ApiError {
+impl From<ImportError> for crate::web::error::ApiError {
     fn from(e: ImportError) -> Self {
-        use crate::error::ApiError;
+        use crate::web::error::ApiError;
         match e {
             ImportError::Refused(problems) => {
                 ApiError::invalid("the file was refused", serde_json::json!(problems))

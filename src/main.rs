@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
             storage,
         } => generate(&storage, count, seed, &out_dir, today),
         Command::Openapi => {
-            println!("{}", gridpatrol::openapi::json());
+            println!("{}", gridpatrol::startup::openapi_json());
             Ok(())
         }
     }
@@ -142,7 +142,7 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
         log::info!(
             "gridpatrol listening on http://{} ({} cells in the locate index)",
             listener.local_addr()?,
-            state.cells.load().len()
+            state.map.load().len()
         );
         gridpatrol::server(state, listener, config.workers)?.await?;
         Ok(())

@@ -8,9 +8,9 @@ use utoipa::IntoParams;
 
 use crate::audit::store::{self, AuditFilter, AuditView};
 use crate::auth::{Principal, Role};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::paging::Page;
-use crate::AppState;
+use crate::db::Db;
+use crate::web::error::{ApiResult, ErrorEnvelope};
+use crate::web::paging::{time_param, Page};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -35,31 +35,24 @@ pub struct AuditQuery {
         (status = 403, body = ErrorEnvelope), (status = 400, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn list(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
     query: web::Query<AuditQuery>,
 ) -> ApiResult<web::Json<serde_json::Value>> {
     who.require(&[Role::Admin])?;
     let q = query.into_inner();
-    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let page = Page::<i64>::new(q.limit, q.cursor.as_deref())?;
     let filter = AuditFilter {
         actor: q.actor,
         resource: q.resource,
-        from: crate::paging::time_param("from", q.from.as_deref())?,
-        to: crate::paging::time_param("to", q.to.as_deref())?,
+        from: time_param("from", q.from.as_deref())?,
+        to: time_param("to", q.to.as_deref())?,
     };
-    let before = match &page.after {
-        Some(key) => Some(
-            key.parse::<i64>()
-                .map_err(|_| ApiError::bad_request("cursor is not one this server issued"))?,
-        ),
-        None => None,
-    };
-    let limit = page.limit;
-    let mut rows = state
-        .db(move |conn| Ok(store::list(conn, &filter, before, limit + 1)?))
+    let (before, fetch) = (page.after, page.fetch());
+    let mut rows = db
+        .run(move |conn| Ok(store::list(conn, &filter, before, fetch)?))
         .await?;
-    let next = page.finish(&mut rows, |r| r.id.to_string());
+    let next = page.finish(&mut rows, |r| r.id);
     let items: Vec<AuditView> = rows.into_iter().map(AuditView::from).collect();
     Ok(web::Json(json!({"items": items, "next_cursor": next})))
 }

@@ -7,30 +7,19 @@
 pub mod http;
 pub mod store;
 
-use std::future::{ready, Ready};
+use crate::auth::Principal;
+use crate::db::Db;
+use crate::web::error::ApiResult;
+use crate::web::extract::Device;
 
-use actix_web::{FromRequest, HttpRequest};
-
-/// The device a request came from: the `X-Device-Id` header handhelds send, else the
-/// User-Agent.
-#[derive(Debug, Clone, Default)]
-pub struct Device(pub Option<String>);
-
-impl FromRequest for Device {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Device, actix_web::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(Ok(Device(
-            header_text(req, "x-device-id").or_else(|| header_text(req, "user-agent")),
-        )))
-    }
-}
-
-/// A header's text as recorded (sessions, audit): at most 200 characters.
-pub(crate) fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(200).collect())
+/// Writes the trace of lookups to the audit log; answers once it is durable, so that no
+/// answer leaves without its trace.
+pub async fn log(
+    db: &Db,
+    who: &Principal,
+    device: &Device,
+    lookups: Vec<store::Lookup>,
+) -> ApiResult<()> {
+    db.append(store::entries(who, device.0.as_deref(), lookups))
+        .await
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
+use crate::db::batch::Appendable;
 use crate::db::schema::audit_log;
 use crate::db::Conn;
 use crate::db_run;
@@ -58,6 +59,12 @@ pub fn entries(who: &Principal, device: Option<&str>, lookups: Vec<Lookup>) -> V
             purpose: l.purpose,
         })
         .collect()
+}
+
+impl Appendable for NewEntry {
+    fn append(conn: &mut Conn, rows: &[Self]) -> QueryResult<()> {
+        insert(conn, rows)
+    }
 }
 
 /// Appends records in as few statements as the backend's bind limit allows. One INSERT

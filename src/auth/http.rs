@@ -1,18 +1,17 @@
-//! Login, logout and the bearer-token extractor that every protected handler takes.
+//! Login, logout and who am I.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::http::header::AUTHORIZATION;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::model::{Principal, Role};
+use crate::auth::sessions::Sessions;
 use crate::auth::{password, store};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::AppState;
+use crate::db::Db;
+use crate::region::RegionCode;
+use crate::web::error::{ApiError, ApiResult, ErrorCode, ErrorEnvelope};
+use crate::web::extract::header_text;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +29,8 @@ pub struct UserView {
     pub role: Role,
     pub display_name: String,
     /// The user's region (a dispatch centre's, a handler's or supervisor's area).
-    pub region: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub region: Option<RegionCode>,
     pub department: Option<String>,
     /// Assigned grid cells (inspectors).
     pub cells: Vec<String>,
@@ -43,7 +43,7 @@ impl From<&Principal> for UserView {
             username: p.username.clone(),
             role: p.role,
             display_name: p.display_name.clone(),
-            region: p.region_code.clone(),
+            region: p.region.clone(),
             department: p.department.clone(),
             cells: p.cells.clone(),
         }
@@ -62,8 +62,7 @@ pub struct LoginResponse {
 fn locked(until: i64, now: i64) -> ApiError {
     let seconds = (until - now + 999_999) / 1_000_000;
     ApiError::new(
-        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
+        ErrorCode::TooManyAttempts,
         format!(
             "too many failed logins for this name: try again in {} minutes",
             (seconds + 59) / 60
@@ -80,86 +79,92 @@ fn locked(until: i64, now: i64) -> ApiError {
         (status = 429, description = "`too_many_attempts`: five failed logins for this name within 15 minutes lock it for 15 minutes (`details.retry_after_seconds`)", body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn login(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    sessions: web::Data<Sessions>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> ApiResult<web::Json<LoginResponse>> {
     let LoginRequest { username, password } = body.into_inner();
-    let agent = crate::audit::header_text(&req, "user-agent");
-    let ttl_hours = state.settings.token_ttl_hours;
-    let decoy = state.decoy_hash.clone();
-    state
-        .db(move |conn| {
-            let now = crate::clock::now();
-            let failures = store::failures(conn, &username, now)?;
-            if let Some(until) = failures.locked_until {
+    let agent = header_text(&req, "user-agent");
+    let ttl_hours = sessions.ttl_hours;
+    let decoy = sessions.decoy_hash.clone();
+    db.run(move |conn| {
+        let now = crate::clock::now();
+        let failures = store::failures(conn, &username, now)?;
+        if let Some(until) = failures.locked_until {
+            return Err(locked(until, now));
+        }
+        let user = store::user_by_name(conn, &username)?;
+        // Verify against a decoy when the user is unknown or inactive, so that timing
+        // does not tell which usernames exist.
+        let (stored, eligible) = match &user {
+            Some(u) if u.active => (u.password_hash.as_str(), true),
+            _ => (decoy.as_str(), false),
+        };
+        let good = password::verify_password(&password, stored) && eligible;
+        let Some(user) = user.filter(|_| good) else {
+            // No name this long exists; counting it would only grow the table.
+            let locked_now = match username.len() <= 128 {
+                true => store::record_failure(conn, &username, now)?,
+                false => None,
+            };
+            if let Some(until) = locked_now {
+                log::warn!("login: {username:?} locked after repeated failures");
                 return Err(locked(until, now));
             }
-            let user = store::user_by_name(conn, &username)?;
-            // Verify against a decoy when the user is unknown or inactive, so that timing
-            // does not tell which usernames exist.
-            let (stored, eligible) = match &user {
-                Some(u) if u.active => (u.password_hash.as_str(), true),
-                _ => (decoy.as_str(), false),
-            };
-            let good = password::verify_password(&password, stored) && eligible;
-            let Some(user) = user.filter(|_| good) else {
-                // No name this long exists; counting it would only grow the table.
-                let locked_now = match username.len() <= 128 {
-                    true => store::record_failure(conn, &username, now)?,
-                    false => None,
-                };
-                if let Some(until) = locked_now {
-                    log::warn!("login: {username:?} locked after repeated failures");
-                    return Err(locked(until, now));
-                }
-                return Err(ApiError::unauthorized("wrong username or password"));
-            };
-            // Most logins have no failures on record: no write for them.
-            if failures.counted {
-                store::clear_failures(conn, &username)?;
-            }
-            let token = password::new_token();
-            let expires = now + ttl_hours * 3_600_000_000;
-            store::create_session(
-                conn,
-                &password::token_hash(&token),
-                user.id,
-                now,
-                expires,
-                agent.as_deref(),
-            )?;
-            let cells = store::cells_of(conn, user.id)?;
-            Ok(web::Json(LoginResponse {
-                token,
-                expires_at: crate::clock::rfc3339(expires),
-                user: UserView {
-                    id: user.id,
-                    role: Role::parse(&user.role).ok_or_else(ApiError::internal)?,
-                    username: user.username,
-                    display_name: user.display_name,
-                    region: user.region_code,
-                    department: user.department_code,
-                    cells,
-                },
-            }))
-        })
-        .await
+            return Err(ApiError::unauthorized("wrong username or password"));
+        };
+        // Most logins have no failures on record: no write for them.
+        if failures.counted {
+            store::clear_failures(conn, &username)?;
+        }
+        let token = password::new_token();
+        let expires = now + ttl_hours * 3_600_000_000;
+        store::create_session(
+            conn,
+            &password::token_hash(&token),
+            user.id,
+            now,
+            expires,
+            agent.as_deref(),
+        )?;
+        let cells = store::cells_of(conn, user.id)?;
+        Ok(web::Json(LoginResponse {
+            token,
+            expires_at: crate::clock::rfc3339(expires),
+            user: UserView {
+                id: user.id,
+                role: user.role,
+                username: user.username,
+                display_name: user.display_name,
+                region: user
+                    .region_code
+                    .as_deref()
+                    .and_then(|r| RegionCode::parse(r).ok()),
+                department: user.department_code,
+                cells,
+            },
+        }))
+    })
+    .await
 }
 
 /// Revoke the token this request carries.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "token revoked"), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn logout(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+pub async fn logout(
+    db: web::Data<Db>,
+    sessions: web::Data<Sessions>,
+    who: Principal,
+) -> ApiResult<HttpResponse> {
     let hash = who.token_hash.clone();
-    state
-        .db(move |conn| {
-            store::revoke_session(conn, &who.token_hash, crate::clock::now())?;
-            Ok(())
-        })
-        .await?;
-    state.tokens.forget(&hash);
+    db.run(move |conn| {
+        store::revoke_session(conn, &who.token_hash, crate::clock::now())?;
+        Ok(())
+    })
+    .await?;
+    sessions.tokens.forget(&hash);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -169,42 +174,4 @@ pub async fn logout(state: web::Data<AppState>, who: Principal) -> ApiResult<Htt
     security(("bearer" = [])))]
 pub async fn me(who: Principal) -> web::Json<UserView> {
     web::Json(UserView::from(&who))
-}
-
-impl FromRequest for Principal {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_string());
-        Box::pin(async move {
-            let state = state.ok_or_else(ApiError::internal)?;
-            let token = token.ok_or_else(|| {
-                ApiError::unauthorized("missing bearer token: log in at /api/v1/auth/login")
-            })?;
-            let hash = password::token_hash(&token);
-            if let Some(principal) = state.tokens.get(&hash) {
-                return Ok(principal);
-            }
-            let key = hash.clone();
-            let (principal, expires_at) = state
-                .db(move |conn| {
-                    store::principal_by_token(conn, &key, crate::clock::now())?.ok_or_else(|| {
-                        ApiError::unauthorized("token unknown, expired or revoked: log in again")
-                    })
-                })
-                .await?;
-            state.tokens.put(hash, principal.clone(), expires_at);
-            Ok(principal)
-        })
-    }
 }

@@ -1,17 +1,28 @@
-//! Roles, the authenticated principal and what each may see. Pure: no I/O.
-//!
-//! Scoping rule: every region code is a prefix of its descendants' codes (see
-//! `grid::model`), so "may this user see that cell" is a prefix test against the user's
-//! region. Admins see everything.
+//! Roles, the authenticated principal and how far each reaches on the map (through the one
+//! rule `RegionCode::covers`). Pure: no I/O.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::grid::model::{ancestor_at, scope_prefix, Level};
+use crate::region::{Level, RegionCode};
+use crate::web::error::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// 网格员: patrols assigned cells with a handheld.
     Inspector,
@@ -24,32 +35,25 @@ pub enum Role {
     Admin,
 }
 
+crate::text_column!(Role);
+
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Inspector => "inspector",
-            Role::Dispatcher => "dispatcher",
-            Role::Handler => "handler",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "inspector" => Some(Role::Inspector),
-            "dispatcher" => Some(Role::Dispatcher),
-            "handler" => Some(Role::Handler),
-            "supervisor" => Some(Role::Supervisor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+        self.into()
     }
 
     /// Roles that hold a region of their own; an admin's region is the whole map.
     pub fn needs_region(self) -> bool {
         matches!(self, Role::Dispatcher | Role::Handler | Role::Supervisor)
     }
+}
+
+/// How far a user's reading reaches on the map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    Everything,
+    Region(RegionCode),
+    Nothing,
 }
 
 /// The user behind a request's bearer token.
@@ -59,7 +63,9 @@ pub struct Principal {
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    pub region_code: Option<String>,
+    /// The user's region; None for admins, for inspectors (who have cells instead), and for
+    /// an account whose stored region is malformed (which then reaches nothing).
+    pub region: Option<RegionCode>,
     pub department: Option<String>,
     /// Assigned grid cells (inspectors only).
     pub cells: Vec<String>,
@@ -67,23 +73,38 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The code prefix of everything this user may read: empty (everything) for admins,
-    /// the region's prefix for the others. An inspector's region is the community of their
-    /// cells.
-    pub fn region_prefix(&self) -> String {
+    /// What this user may read: everything for admins, their region for the others, and
+    /// for an inspector without a region the community of their cells.
+    pub fn reach(&self) -> Reach {
         if self.role == Role::Admin {
-            return String::new();
+            return Reach::Everything;
         }
-        match (&self.region_code, self.cells.first()) {
-            (Some(code), _) => scope_prefix(code).to_string(),
-            (None, Some(cell)) => scope_prefix(&ancestor_at(cell, Level::Community)).to_string(),
-            // A user with neither region nor cells sees nothing; the prefix matches no code.
-            (None, None) => "-".to_string(),
+        let home = || {
+            let cell = RegionCode::parse(self.cells.first()?).ok()?;
+            cell.ancestor(Level::Community)
+        };
+        match self.region.clone().or_else(home) {
+            Some(region) => Reach::Region(region),
+            None => Reach::Nothing,
+        }
+    }
+
+    /// The code prefix of everything this user may read, for SQL `LIKE`: empty for
+    /// everything, and one that matches no code for nothing.
+    pub fn region_prefix(&self) -> String {
+        match self.reach() {
+            Reach::Everything => String::new(),
+            Reach::Region(region) => region.prefix().to_string(),
+            Reach::Nothing => "-".to_string(),
         }
     }
 
     pub fn may_see(&self, code: &str) -> bool {
-        code.starts_with(&self.region_prefix())
+        match self.reach() {
+            Reach::Everything => true,
+            Reach::Region(region) => region.covers(code),
+            Reach::Nothing => false,
+        }
     }
 
     /// Personal data (names, phones, ID numbers) is shown whole only to these roles; the
@@ -120,7 +141,7 @@ mod tests {
             username: "u".into(),
             display_name: "u".into(),
             role,
-            region_code: region.map(str::to_string),
+            region: region.map(|r| RegionCode::parse(r).unwrap()),
             department: None,
             cells: cells.iter().map(|c| c.to_string()).collect(),
             token_hash: String::new(),

@@ -18,7 +18,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub display_name: String,
     pub phone: String,
-    pub role: String,
+    pub role: Role,
     pub region_code: Option<String>,
     pub department_code: Option<String>,
     pub active: bool,
@@ -93,9 +93,7 @@ pub fn principal_by_token(
     let Some((user, expires_at)) = found else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&user.role) else {
-        return Ok(None);
-    };
+    let role = user.role;
     let cells = if role == Role::Inspector {
         cells_of(conn, user.id)?
     } else {
@@ -107,7 +105,10 @@ pub fn principal_by_token(
             username: user.username,
             display_name: user.display_name,
             role,
-            region_code: user.region_code,
+            region: user
+                .region_code
+                .as_deref()
+                .and_then(|r| crate::region::RegionCode::parse(r).ok()),
             department: user.department_code,
             cells,
             token_hash: hash.to_string(),
@@ -187,7 +188,7 @@ pub fn check_users(conn: &mut Conn, file: &UserFile) -> QueryResult<Vec<String>>
         if u.display_name.trim().is_empty() {
             say("missing display_name".into());
         }
-        let Some(role) = Role::parse(&u.role) else {
+        let Ok(role) = u.role.parse::<Role>() else {
             say(format!("unknown role {:?}", u.role));
             continue;
         };
@@ -214,8 +215,10 @@ pub fn check_users(conn: &mut Conn, file: &UserFile) -> QueryResult<Vec<String>>
         for cell in &u.cells {
             if known_regions.get(cell).map(String::as_str) != Some("cell") {
                 say(format!("unknown cell {cell}"));
-            } else if let Some(region) = &u.region {
-                if !cell.starts_with(crate::grid::model::scope_prefix(region)) {
+            } else if let Some(region) = u.region.as_deref() {
+                let covered =
+                    crate::region::RegionCode::parse(region).is_ok_and(|r| r.covers(cell));
+                if !covered {
                     say(format!(
                         "cell {cell} lies outside the user's region {region}"
                     ));
@@ -224,6 +227,20 @@ pub fn check_users(conn: &mut Conn, file: &UserFile) -> QueryResult<Vec<String>>
         }
     }
     Ok(problems)
+}
+
+/// The columns an import sets, on insert and on update alike.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct UserValues<'a> {
+    password_hash: &'a str,
+    display_name: &'a str,
+    phone: &'a str,
+    role: &'a str,
+    region_code: Option<&'a str>,
+    department_code: Option<&'a str>,
+    active: bool,
+    updated_at: i64,
 }
 
 /// Inserts or updates users by username (passwords already hashed in `hashes`, in the
@@ -237,20 +254,21 @@ pub fn upsert_users(
         let now = crate::clock::now();
         let mut summary = UserImportSummary::default();
         for (u, hash) in file.users.iter().zip(hashes) {
+            let values = UserValues {
+                password_hash: hash,
+                display_name: &u.display_name,
+                phone: &u.phone,
+                role: &u.role,
+                region_code: u.region.as_deref(),
+                department_code: u.department.as_deref(),
+                active: true,
+                updated_at: now,
+            };
             let existing = user_by_name(conn, &u.username)?;
             let id = match existing {
                 Some(row) => {
                     db_run!(conn, |c| diesel::update(users::table.find(row.id))
-                        .set((
-                            users::password_hash.eq(hash),
-                            users::display_name.eq(&u.display_name),
-                            users::phone.eq(&u.phone),
-                            users::role.eq(&u.role),
-                            users::region_code.eq(&u.region),
-                            users::department_code.eq(&u.department),
-                            users::active.eq(true),
-                            users::updated_at.eq(now),
-                        ))
+                        .set(&values)
                         .execute(c))?;
                     summary.updated += 1;
                     row.id
@@ -260,15 +278,8 @@ pub fn upsert_users(
                     db_run!(conn, |c| diesel::insert_into(users::table)
                         .values((
                             users::username.eq(&u.username),
-                            users::password_hash.eq(hash),
-                            users::display_name.eq(&u.display_name),
-                            users::phone.eq(&u.phone),
-                            users::role.eq(&u.role),
-                            users::region_code.eq(&u.region),
-                            users::department_code.eq(&u.department),
-                            users::active.eq(true),
                             users::created_at.eq(now),
-                            users::updated_at.eq(now),
+                            &values,
                         ))
                         .returning(users::id)
                         .get_result::<i64>(c))?

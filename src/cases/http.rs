@@ -9,45 +9,28 @@
 
 use std::collections::{HashMap, HashSet};
 
-use actix_web::http::header::ACCEPT;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use strum::VariantArray;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::store::usernames;
 use crate::auth::{Principal, Role};
 use crate::cases::model::{self, Action, ActionRequest, Actor, Refusal, Status};
 use crate::cases::scope;
 use crate::cases::store::{self, After, CaseFilter, CaseRow, CaseSeed, Sort, Step};
+use crate::checklist::cache::Checklists;
 use crate::checklist::model::{Tier, SEVERITIES};
 use crate::clock::{self, rfc3339};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::db::{Conn, Db};
 use crate::grid::coords;
-use crate::grid::index::CellIndex;
-use crate::paging::Page;
-use crate::AppState;
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(open, list, read, claim, act),
-    tags((name = "cases", description = "The case life cycle: queues of dispatch centres, departments and inspectors; claim, dispatch, handle, verify and close; every step on the timeline"))
-)]
-pub struct CasesApi;
-
-/// Registers the case routes under /api/v1.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::endpoint;
-    cfg.service(
-        endpoint("/cases")
-            .route(web::get().to(list))
-            .route(web::post().to(open)),
-    )
-    .service(endpoint("/cases/{id}").route(web::get().to(read)))
-    .service(endpoint("/cases/{id}/claim").route(web::post().to(claim)))
-    .service(endpoint("/cases/{id}/actions").route(web::post().to(act)));
-}
+use crate::grid::index::{CellIndex, MapIndex};
+use crate::web::error::{ApiError, ApiResult, ErrorCode, ErrorEnvelope};
+use crate::web::extract::json_body_error;
+use crate::web::geo::{self, FeatureId};
+use crate::web::negotiate::{Accept, Format};
+use crate::web::paging::{time_param, CursorKey, Page};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserRef {
@@ -188,10 +171,10 @@ fn view(row: &CaseRow, actor: &Actor, names: &HashMap<i64, String>) -> CaseView 
             town: row.town_code.clone(),
             district: row.district_code.clone(),
         },
-        tier: row.tier(),
+        tier: row.tier,
         department: row.department.clone(),
         priority: row.priority.clone(),
-        status: row.status(),
+        status: row.status,
         claimed_by: user_ref(row.claimed_by, names),
         due_at: rfc3339(row.due_at),
         overdue: row.overdue,
@@ -226,7 +209,7 @@ fn named_users(rows: &[&CaseRow]) -> Vec<i64> {
 }
 
 /// Loads a case with everything its detail view shows; 404 when `who` may not read it.
-fn detail(conn: &mut crate::db::Conn, who: &Principal, id: i64) -> ApiResult<CaseDetail> {
+fn detail(conn: &mut Conn, who: &Principal, id: i64) -> ApiResult<CaseDetail> {
     let no_such = || ApiError::not_found(format!("no case {id}"));
     let row = store::find(conn, id)?.ok_or_else(no_such)?;
     if !store::readable_by(conn, who, &row)? {
@@ -280,12 +263,12 @@ fn detail(conn: &mut crate::db::Conn, who: &Principal, id: i64) -> ApiResult<Cas
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn read(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<CaseDetail>> {
     let id = id.into_inner();
-    let found = state.db(move |conn| detail(conn, &who, id)).await?;
+    let found = db.run(move |conn| detail(conn, &who, id)).await?;
     Ok(web::Json(found))
 }
 
@@ -329,7 +312,7 @@ fn action_request(body: ActionBody) -> ApiResult<(ActionRequest, Option<i32>)> {
     if action.is_none() {
         problems.push(json!({"field": "action", "problem": format!(
             "unknown action {:?}; one of {}", body.action,
-            Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "))}));
+            Action::VARIANTS.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "))}));
     }
     let due_at = match body.due_at.as_deref() {
         None => None,
@@ -382,7 +365,7 @@ fn action_request(body: ActionBody) -> ApiResult<(ActionRequest, Option<i32>)> {
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn claim(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
     body: web::Bytes,
@@ -390,10 +373,10 @@ pub async fn claim(
     let body: ClaimBody = if body.iter().all(u8::is_ascii_whitespace) {
         ClaimBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| crate::json_body_error(&e))?
+        serde_json::from_slice(&body).map_err(|e| json_body_error(&e))?
     };
     let request = ActionRequest::new(Action::Claim);
-    take_action(&state, who, id.into_inner(), request, body.version).await
+    take_action(&db, who, id.into_inner(), request, body.version).await
 }
 
 /// Take an action on a case: 409 with the allowed actions when the case's state does not
@@ -408,13 +391,13 @@ pub async fn claim(
         (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn act(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
     body: web::Json<ActionBody>,
 ) -> ApiResult<web::Json<CaseView>> {
     let (request, version) = action_request(body.into_inner())?;
-    take_action(&state, who, id.into_inner(), request, version).await
+    take_action(&db, who, id.into_inner(), request, version).await
 }
 
 /// What an action needs read before it is decided.
@@ -429,7 +412,7 @@ struct Loaded {
 /// Reads the case, decides the action on it, and records the outcome conditionally on the
 /// version read.
 async fn take_action(
-    state: &web::Data<AppState>,
+    db: &Db,
     who: Principal,
     id: i64,
     request: ActionRequest,
@@ -447,8 +430,8 @@ async fn take_action(
     let duplicate_of = request
         .duplicate_of
         .filter(|_| request.action == Action::Duplicate);
-    let loaded = state
-        .db(move |conn| {
+    let loaded = db
+        .run(move |conn| {
             let row = store::find(conn, id)?
                 .filter(|row| scope::in_reach(&reader, row.place()))
                 .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
@@ -514,15 +497,15 @@ async fn take_action(
         details: model::step_details(&request, &transition),
     };
     let before = row.clone();
-    let written = state
+    let written = db
         .write(move |conn| Ok(store::record(conn, &before, &transition, &step, now)?))
         .await?;
     match written {
         Some(after) => Ok(web::Json(view(&after, &actor, &names))),
         None => {
             // Someone else's change committed between our read and our write.
-            let (current, names) = state
-                .db(move |conn| {
+            let (current, names) = db
+                .run(move |conn| {
                     let current = store::find(conn, id)?
                         .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
                     let names = usernames(conn, &named_users(&[&current]))?;
@@ -545,7 +528,7 @@ async fn take_action(
 
 /// ", held by <username>" for a claimed case.
 fn holder_phrase(row: &CaseRow, names: &HashMap<i64, String>) -> String {
-    match (row.status(), row.claimed_by) {
+    match (row.status, row.claimed_by) {
         (Status::Claimed, Some(id)) => format!(
             " (held by {})",
             names.get(&id).map_or("an unknown user", String::as_str)
@@ -557,7 +540,7 @@ fn holder_phrase(row: &CaseRow, names: &HashMap<i64, String>) -> String {
 /// The holder of a claimed case, for 409 details.
 fn holder(row: &CaseRow, names: &HashMap<i64, String>) -> Value {
     match row.claimed_by {
-        Some(_) if row.status() == Status::Claimed => {
+        Some(_) if row.status == Status::Claimed => {
             serde_json::to_value(user_ref(row.claimed_by, names)).unwrap_or(Value::Null)
         }
         _ => Value::Null,
@@ -570,7 +553,7 @@ fn version_conflict(
     actor: &Actor,
     names: &HashMap<i64, String>,
 ) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "version_conflict", message).with_details(json!({
+    ApiError::new(ErrorCode::VersionConflict, message).with_details(json!({
         "version": row.version,
         "holder": holder(row, names),
         "case": view(row, actor, names),
@@ -591,8 +574,7 @@ fn refused(
             allowed,
             reason,
         } => ApiError::new(
-            StatusCode::CONFLICT,
-            "action_not_allowed",
+            ErrorCode::ActionNotAllowed,
             format!(
                 "{action} is not allowed: {reason}{}",
                 holder_phrase(row, names)
@@ -650,33 +632,44 @@ pub struct CaseQuery {
 
 /// The page key: sort name, sort value, id. The sort is part of it so that a cursor is
 /// never applied to another order than the one it came from.
-fn cursor_key(sort: &str, row: &CaseRow) -> String {
-    let value = if sort.ends_with("due_at") {
-        row.due_at
-    } else {
-        row.opened_at
-    };
-    format!("{sort}|{value}|{}", row.id)
+#[derive(Debug, Clone)]
+struct CaseCursor {
+    sort: String,
+    after: After,
 }
 
-fn parse_cursor(sort: &str, key: &str) -> ApiResult<After> {
-    let bad = || {
-        ApiError::bad_request("cursor is not one this server issued for this sort")
-            .with_details(json!({"parameter": "cursor"}))
-    };
-    let mut parts = key.split('|');
-    let (Some(name), Some(value), Some(id), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if name != sort {
-        return Err(bad());
+impl CaseCursor {
+    fn of(sort: &str, row: &CaseRow) -> CaseCursor {
+        let key = match sort.ends_with("due_at") {
+            true => row.due_at,
+            false => row.opened_at,
+        };
+        CaseCursor {
+            sort: sort.to_string(),
+            after: After { key, id: row.id },
+        }
     }
-    Ok(After {
-        key: value.parse().map_err(|_| bad())?,
-        id: id.parse().map_err(|_| bad())?,
-    })
+}
+
+impl CursorKey for CaseCursor {
+    fn to_key(&self) -> String {
+        format!("{}|{}|{}", self.sort, self.after.key, self.after.id)
+    }
+    fn from_key(key: &str) -> Option<Self> {
+        let mut parts = key.split('|');
+        let (Some(sort), Some(value), Some(id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        Some(CaseCursor {
+            sort: sort.to_string(),
+            after: After {
+                key: value.parse().ok()?,
+                id: id.parse().ok()?,
+            },
+        })
+    }
 }
 
 /// Cases in your scope or your queue, filtered, sorted and paged:
@@ -687,13 +680,13 @@ fn parse_cursor(sort: &str, key: &str) -> ApiResult<After> {
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn list(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
-    req: HttpRequest,
+    accept: Accept,
     query: web::Query<CaseQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
-    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let page = Page::<CaseCursor>::new(q.limit, q.cursor.as_deref())?;
     let bad = |parameter: &str, message: String| {
         ApiError::bad_request(message).with_details(json!({"parameter": parameter}))
     };
@@ -710,15 +703,21 @@ pub async fn list(
     let status = q
         .status
         .as_deref()
-        .map(|s| Status::parse(s).ok_or_else(|| bad("status", format!("unknown status {s:?}"))))
+        .map(|s| {
+            s.parse::<Status>()
+                .map_err(|_| bad("status", format!("unknown status {s:?}")))
+        })
         .transpose()?;
     let tier = q
         .tier
         .as_deref()
-        .map(|t| Tier::parse(t).ok_or_else(|| bad("tier", format!("unknown tier {t:?}"))))
+        .map(|t| {
+            t.parse::<Tier>()
+                .map_err(|_| bad("tier", format!("unknown tier {t:?}")))
+        })
         .transpose()?;
-    let from = crate::paging::time_param("from", q.from.as_deref())?;
-    let to = crate::paging::time_param("to", q.to.as_deref())?;
+    let from = time_param("from", q.from.as_deref())?;
+    let to = time_param("to", q.to.as_deref())?;
     let sort_name = q.sort.clone().unwrap_or_else(|| "opened_at".into());
     let (sort, descending) = match sort_name.as_str() {
         "opened_at" => (Sort::OpenedAt, false),
@@ -739,16 +738,15 @@ pub async fn list(
             )));
         }
     }
-    let after = page
-        .after
-        .as_deref()
-        .map(|key| parse_cursor(&sort_name, key))
-        .transpose()?;
-    let geo = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/geo+json"));
+    let after = match &page.after {
+        Some(cursor) if cursor.sort != sort_name => {
+            return Err(
+                ApiError::bad_request("cursor is not one this server issued for this sort")
+                    .with_details(json!({"parameter": "cursor"})),
+            )
+        }
+        cursor => cursor.as_ref().map(|c| c.after),
+    };
     let filter = CaseFilter {
         scope: scope::scope_of(&who),
         queue,
@@ -760,34 +758,23 @@ pub async fn list(
         from,
         to,
     };
-    let limit = page.limit;
-    let (mut rows, names) = state
-        .db(move |conn| {
-            let rows = store::list(conn, &filter, sort, descending, after, limit + 1)?;
+    let fetch = page.fetch();
+    let (mut rows, names) = db
+        .run(move |conn| {
+            let rows = store::list(conn, &filter, sort, descending, after, fetch)?;
             let names = usernames(conn, &named_users(&rows.iter().collect::<Vec<_>>()))?;
             Ok((rows, names))
         })
         .await?;
-    let next = page.finish(&mut rows, |r| cursor_key(&sort_name, r));
+    let next = page.finish(&mut rows, |r| CaseCursor::of(&sort_name, r));
     let actor = scope::actor(&who);
     let items: Vec<CaseView> = rows.iter().map(|r| view(r, &actor, &names)).collect();
-    if geo {
-        let features: Vec<Value> = items
+    if accept.choose(&[Format::Json, Format::GeoJson]) == Format::GeoJson {
+        let features = items
             .iter()
-            .map(|v| {
-                json!({
-                    "type": "Feature",
-                    "id": v.id,
-                    "geometry": {"type": "Point", "coordinates": [v.location.lon, v.location.lat]},
-                    "properties": v,
-                })
-            })
+            .map(|v| geo::point(FeatureId::Number(v.id), v.location.lon, v.location.lat, v))
             .collect();
-        return Ok(HttpResponse::Ok()
-            .content_type("application/geo+json")
-            .json(
-                json!({"type": "FeatureCollection", "features": features, "next_cursor": next}),
-            ));
+        return Ok(geo::collection(features, next));
     }
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
 }
@@ -829,13 +816,15 @@ pub struct NewCase {
         (status = 400, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn open(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    map: web::Data<MapIndex>,
+    checklists: web::Data<Checklists>,
     who: Principal,
     body: web::Json<NewCase>,
 ) -> ApiResult<HttpResponse> {
     who.require(&[Role::Dispatcher, Role::Admin])?;
-    let (current, departments) = state
-        .db(|conn| {
+    let (current, departments) = db
+        .run(|conn| {
             Ok((
                 crate::checklist::store::current_version(conn)?.map(|v| v.version),
                 crate::checklist::store::department_codes(conn)?,
@@ -844,8 +833,8 @@ pub async fn open(
         .await?;
     // A version's items never change, so they come from the per-version cache.
     let categories: HashSet<String> = match current {
-        Some(v) => state
-            .checklist_index(v)
+        Some(v) => checklists
+            .version(&db, v)
             .await?
             .map(|items| items.values().map(|i| i.category.clone()).collect())
             .unwrap_or_default(),
@@ -853,12 +842,12 @@ pub async fn open(
     };
     let known = (categories, departments);
     let now = clock::now();
-    let seed = manual_seed(body.into_inner(), &who, &known, &state.cells.load(), now)
+    let seed = manual_seed(body.into_inner(), &who, &known, &map.load(), now)
         .map_err(|problems| ApiError::invalid("the case is invalid", Value::Array(problems)))?;
-    let id = state
+    let id = db
         .write(move |conn| Ok(store::open(conn, &seed, now)?))
         .await?;
-    let opened = state.db(move |conn| detail(conn, &who, id)).await?;
+    let opened = db.run(move |conn| detail(conn, &who, id)).await?;
     Ok(HttpResponse::Created().json(opened))
 }
 
@@ -886,13 +875,9 @@ fn manual_seed(
             format!("unknown department {:?}", input.department),
         );
     }
-    let own_tier = who
-        .region_code
-        .as_deref()
-        .and_then(crate::grid::model::level_of_code)
-        .and_then(|level| Tier::parse(level.as_str()));
+    let own_tier = who.region.as_ref().and_then(|r| Tier::of_level(r.level()));
     let tier = match input.tier.as_deref() {
-        Some(t) => Tier::parse(t).or_else(|| {
+        Some(t) => t.parse::<Tier>().ok().or_else(|| {
             problem(
                 "tier",
                 format!("unknown tier {t:?}; community, town or district"),
@@ -940,29 +925,22 @@ fn manual_seed(
             None
         }
     };
-    let crs = match input.crs.as_deref() {
-        None => Some(coords::Crs::Wgs84),
-        Some(name) => name.parse().ok().or_else(|| {
-            problem("crs", format!("unknown crs {name:?}; wgs84 or gcj02"));
-            None
-        }),
-    };
     let mut located = None;
-    if !coords::in_range(input.lon, input.lat) {
-        problem(
-            "lon/lat",
-            "lon must be within ±180 and lat within ±90".into(),
-        );
-    } else if let Some(crs) = crs {
-        let (lon, lat) = coords::to_wgs84(crs, input.lon, input.lat);
-        match cells.locate(lon, lat) {
+    match coords::read_point("", input.lon, input.lat, input.crs.as_deref()) {
+        Err(list) => {
+            for p in list {
+                let text = p["problem"].as_str().unwrap_or_default().to_string();
+                problem(p["field"].as_str().unwrap_or_default(), text);
+            }
+        }
+        Ok((lon, lat)) => match cells.locate(lon, lat) {
             None => problem("lon/lat", "the point lies outside every grid cell".into()),
             Some(entry) if !who.may_see(&entry.cell.code) => problem(
                 "lon/lat",
                 format!("cell {} lies outside your region", entry.cell.code),
             ),
             Some(entry) => located = Some((lon, lat, entry)),
-        }
+        },
     }
     let (Some(tier), Some(due_at), Some((lon, lat, entry)), true) =
         (tier, due_at, located, problems.is_empty())

@@ -21,14 +21,30 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use strum::VariantArray;
 
 use crate::auth::model::Role;
 use crate::checklist::model::Tier;
 use crate::clock::rfc3339;
+use crate::region::RegionCode;
 
 /// Where a case stands in its life cycle. `Closed` and `Rejected` are final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// Waiting in the queue of the dispatch centre of its tier and region.
     Open,
@@ -45,42 +61,16 @@ pub enum Status {
     Rejected,
 }
 
+crate::text_column!(Status);
+
 impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Open,
-        Status::Claimed,
-        Status::Dispatched,
-        Status::InProgress,
-        Status::Resolved,
-        Status::Closed,
-        Status::Rejected,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Claimed => "claimed",
-            Status::Dispatched => "dispatched",
-            Status::InProgress => "in_progress",
-            Status::Resolved => "resolved",
-            Status::Closed => "closed",
-            Status::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|status| status.as_str() == s)
+        self.into()
     }
 
     /// Not final: the case still needs someone to act.
     pub fn is_active(self) -> bool {
         !matches!(self, Status::Closed | Status::Rejected)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -103,8 +93,22 @@ pub fn tier_down(tier: Tier) -> Option<Tier> {
 }
 
 /// What a user (or the system) asks to do with a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     Claim,
     Release,
@@ -132,50 +136,14 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
-        Action::Claim,
-        Action::Release,
-        Action::Dispatch,
-        Action::Start,
-        Action::Resolve,
-        Action::Verify,
-        Action::Reject,
-        Action::Duplicate,
-        Action::Escalate,
-        Action::Return,
-        Action::Decline,
-        Action::Extend,
-        Action::ApproveExtension,
-        Action::RefuseExtension,
-        Action::MarkOverdue,
-        Action::SystemEscalate,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Claim => "claim",
-            Action::Release => "release",
-            Action::Dispatch => "dispatch",
-            Action::Start => "start",
-            Action::Resolve => "resolve",
-            Action::Verify => "verify",
-            Action::Reject => "reject",
-            Action::Duplicate => "duplicate",
-            Action::Escalate => "escalate",
-            Action::Return => "return",
-            Action::Decline => "decline",
-            Action::Extend => "extend",
-            Action::ApproveExtension => "approve_extension",
-            Action::RefuseExtension => "refuse_extension",
-            Action::MarkOverdue => "mark_overdue",
-            Action::SystemEscalate => "system_escalate",
-        }
+        self.into()
     }
 
     /// Parses every action, the system's included: a user who sends `mark_overdue` gets a
     /// 403 from [`apply`], not a parse error that would hide why.
     pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|action| action.as_str() == s)
+        s.parse().ok()
     }
 
     fn party(self) -> Party {
@@ -193,12 +161,6 @@ impl Action {
             Action::Verify => Party::Inspector,
             Action::MarkOverdue | Action::SystemEscalate => Party::System,
         }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -255,7 +217,7 @@ pub enum Actor {
     User {
         id: i64,
         role: Role,
-        region_code: Option<String>,
+        region: Option<RegionCode>,
         department: Option<String>,
         /// Assigned grid cells (inspectors).
         cells: Vec<String>,
@@ -432,7 +394,7 @@ pub fn apply(
 
 /// What the timeline records of a request beyond note and photos, given the transition it
 /// led to: the handlers and the demo record the same.
-pub(crate) fn step_details(request: &ActionRequest, t: &Transition) -> Value {
+pub fn step_details(request: &ActionRequest, t: &Transition) -> Value {
     match request.action {
         Action::Verify => json!({"outcome": request.outcome}),
         Action::Extend => json!({"requested_due_at": request.due_at.map(rfc3339)}),
@@ -449,8 +411,9 @@ pub(crate) fn step_details(request: &ActionRequest, t: &Transition) -> Value {
 /// One exception, for the system only: `mark_overdue` is listed for every active case not
 /// yet marked, since whether it is past due is a question of the clock that `apply` asks.
 pub fn allowed_actions(case: &CaseFacts, actor: &Actor) -> Vec<Action> {
-    Action::ALL
-        .into_iter()
+    Action::VARIANTS
+        .iter()
+        .copied()
         .filter(|&action| {
             check_entitled(case, actor, action).is_ok() && check_state(case, actor, action).is_ok()
         })
@@ -468,7 +431,7 @@ fn check_entitled(case: &CaseFacts, actor: &Actor, action: Action) -> Result<(),
     let Actor::User {
         id,
         role,
-        region_code,
+        region,
         department,
         cells,
     } = actor
@@ -488,7 +451,11 @@ fn check_entitled(case: &CaseFacts, actor: &Actor, action: Action) -> Result<(),
         Party::System => Err(format!("only the system may {action} a case")),
         Party::Centre => match role {
             Role::Admin => Ok(()),
-            Role::Dispatcher if region_code.as_deref() == Some(case.centre_code()) => Ok(()),
+            Role::Dispatcher
+                if region.as_ref().map(RegionCode::as_str) == Some(case.centre_code()) =>
+            {
+                Ok(())
+            }
             // The holder keeps their say over the time limit of the case they dispatched,
             // even if their own region has changed since.
             Role::Dispatcher
@@ -518,7 +485,10 @@ fn check_entitled(case: &CaseFacts, actor: &Actor, action: Action) -> Result<(),
                     "the case is with the department {}, not yours",
                     case.department
                 ))
-            } else if !region_contains(region_code.as_deref(), case.location_code()) {
+            } else if !region
+                .as_ref()
+                .is_some_and(|r| r.covers(case.location_code()))
+            {
                 Err("the case lies outside your region".into())
             } else {
                 Ok(())
@@ -811,32 +781,6 @@ fn transition(case: &CaseFacts, actor: &Actor, req: &ActionRequest, now: i64) ->
     t
 }
 
-/// Whether a user of region `region_code` covers `code`: the prefix test. A missing or
-/// malformed region covers nothing (an empty prefix would cover everything).
-fn region_contains(region_code: Option<&str>, code: &str) -> bool {
-    region_code
-        .and_then(scope_prefix)
-        .is_some_and(|prefix| code.starts_with(prefix))
-}
-
-/// The prefix every descendant of a 14-digit region code shares: the code up to where its
-/// zero padding starts (district 6 digits, town 9, community 12, cell 14). `None` for a
-/// malformed code.
-fn scope_prefix(code: &str) -> Option<&str> {
-    if code.len() != 14 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let zeros_from = |start: usize| code[start..].bytes().all(|b| b == b'0');
-    let len = [6, 9, 12]
-        .into_iter()
-        .find(|&len| zeros_from(len))
-        .unwrap_or(14);
-    if code[..6].bytes().all(|b| b == b'0') {
-        return None;
-    }
-    Some(&code[..len])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -874,7 +818,7 @@ mod tests {
         Actor::User {
             id,
             role,
-            region_code: region.map(Into::into),
+            region: region.map(|r| RegionCode::parse(r).unwrap()),
             department: dept.map(Into::into),
             cells: Vec::new(),
         }
@@ -892,7 +836,7 @@ mod tests {
         Actor::User {
             id: 30,
             role: Role::Inspector,
-            region_code: None,
+            region: None,
             department: None,
             cells: vec![cell.into()],
         }
@@ -965,14 +909,14 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_match_serde() {
-        for status in Status::ALL {
-            assert_eq!(Status::parse(status.as_str()), Some(status));
+        for &status in Status::VARIANTS {
+            assert_eq!(status.as_str().parse::<Status>().ok(), Some(status));
             assert_eq!(
                 serde_json::to_value(status).unwrap(),
                 serde_json::json!(status.as_str())
             );
         }
-        for action in Action::ALL {
+        for &action in Action::VARIANTS {
             assert_eq!(Action::parse(action.as_str()), Some(action));
             assert_eq!(
                 serde_json::to_value(action).unwrap(),
@@ -985,8 +929,11 @@ mod tests {
         );
         assert_eq!(Action::parse("mark_overdue"), Some(Action::MarkOverdue));
         assert_eq!(Action::parse("Claim"), None);
-        assert_eq!(Status::parse("in_progress"), Some(Status::InProgress));
-        assert!(Status::ALL
+        assert_eq!(
+            "in_progress".parse::<Status>().ok(),
+            Some(Status::InProgress)
+        );
+        assert!(Status::VARIANTS
             .iter()
             .all(|s| s.is_active() != matches!(s, Status::Closed | Status::Rejected)));
     }
@@ -995,21 +942,6 @@ mod tests {
     fn a_request_parses_with_only_its_action() {
         let req: ActionRequest = serde_json::from_str(r#"{"action":"claim"}"#).unwrap();
         assert_eq!(req, ActionRequest::new(Action::Claim));
-    }
-
-    #[test]
-    fn scope_prefix_stops_where_padding_starts() {
-        assert_eq!(scope_prefix(DISTRICT), Some("440605"));
-        assert_eq!(scope_prefix(TOWN), Some("440605011"));
-        assert_eq!(scope_prefix(COMMUNITY), Some("440605011001"));
-        assert_eq!(scope_prefix(CELL), Some(CELL));
-        assert_eq!(scope_prefix(""), None);
-        assert_eq!(scope_prefix("4406050110000"), None);
-        assert_eq!(scope_prefix("00000000000000"), None);
-        assert!(!region_contains(None, CELL));
-        assert!(!region_contains(Some(""), CELL));
-        assert!(region_contains(Some(TOWN), CELL));
-        assert!(!region_contains(Some(OTHER_TOWN), CELL));
     }
 
     #[test]
@@ -1562,7 +1494,7 @@ mod tests {
         assert!(allowed_actions(&dispatched, &dispatcher(HOLDER, TOWN)).is_empty());
         let resolved = case(Status::Resolved, Tier::Town);
         assert_eq!(allowed_actions(&resolved, &inspector(CELL)), [Verify]);
-        for status in Status::ALL {
+        for &status in Status::VARIANTS {
             assert!(allowed_actions(&case(status, Tier::Town), &supervisor()).is_empty());
         }
     }
@@ -1573,7 +1505,7 @@ mod tests {
     #[test]
     fn apply_agrees_with_allowed_actions_everywhere() {
         let now = DUE + 1; // past due, so that mark_overdue's clock condition holds
-        for status in Status::ALL {
+        for &status in Status::VARIANTS {
             for tier in [Tier::Community, Tier::Town, Tier::District] {
                 for pending in [None, Some(DUE + 100)] {
                     for overdue in [false, true] {
@@ -1596,7 +1528,7 @@ mod tests {
                             if !status.is_active() || *actor == supervisor() {
                                 assert!(allowed.is_empty(), "{c:?} {actor:?}: {allowed:?}");
                             }
-                            for action in Action::ALL {
+                            for &action in Action::VARIANTS {
                                 let result = apply(&c, actor, &complete(action), now, DEPTS);
                                 assert_eq!(
                                     result.is_ok(),

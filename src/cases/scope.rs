@@ -2,42 +2,24 @@
 //! a [`Scope`] or a [`Queue`] into SQL; handlers ask [`may_read`] and [`in_reach`] of a
 //! loaded case. Who may *act* is not decided here but by `model::apply`.
 //!
-//! Region codes are prefixes of their descendants' codes, so the cases of a region are
-//! those whose code at the region's level equals the region's code: one equality on an
-//! indexed column, where a prefix test (LIKE) would defeat SQLite's indexes.
+//! The cases of a region are those whose code at the region's level equals the region's
+//! code (`store::area_column`): one equality on an indexed column, where a prefix test
+//! (LIKE) would defeat SQLite's indexes.
 
 use crate::auth::{Principal, Role};
 use crate::cases::model::Actor;
-use crate::grid::model::{level_of_code, Level};
-
-/// A region named by its level and code: its cases have `<level>_code = code`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Area {
-    pub level: Level,
-    pub code: String,
-}
-
-impl Area {
-    /// The area of a well-formed region code; None for a malformed one, which covers
-    /// nothing.
-    pub fn of(code: &str) -> Option<Area> {
-        level_of_code(code).map(|level| Area {
-            level,
-            code: code.to_string(),
-        })
-    }
-}
+use crate::region::{Level, RegionCode};
 
 /// Every case a user may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     Everything,
     /// Dispatchers and supervisors: every case in their region.
-    Area(Area),
+    Area(RegionCode),
     /// Handlers: the cases of their department in their region.
     Department {
         department: String,
-        area: Area,
+        area: RegionCode,
     },
     /// Inspectors: cases in their cells, and cases their own reports joined.
     Inspector {
@@ -55,13 +37,16 @@ pub enum Queue {
     Centre { code: String },
     /// A department's within the handler's region: dispatched or in progress
     /// (`department_queue`).
-    Department { department: String, area: Area },
+    Department {
+        department: String,
+        area: RegionCode,
+    },
     /// An inspector's: resolved cases in their cells, to verify on site.
     Verification { cells: Vec<String> },
 }
 
 pub fn scope_of(who: &Principal) -> Scope {
-    let area = || who.region_code.as_deref().and_then(Area::of);
+    let area = || who.region.clone();
     match who.role {
         Role::Admin => Scope::Everything,
         Role::Dispatcher | Role::Supervisor => area().map_or(Scope::Nothing, Scope::Area),
@@ -79,11 +64,13 @@ pub fn scope_of(who: &Principal) -> Scope {
 /// The user's own queue; Err names why there is none (supervisors read only; an admin
 /// belongs to no centre).
 pub fn queue_of(who: &Principal) -> Result<Queue, String> {
-    let area = || who.region_code.as_deref().and_then(Area::of);
+    let area = || who.region.clone();
     match who.role {
         Role::Dispatcher => match area() {
             // A centre sits at a community, a town or the district; never at a cell.
-            Some(area) if area.level != Level::Cell => Ok(Queue::Centre { code: area.code }),
+            Some(area) if area.level() != Level::Cell => Ok(Queue::Centre {
+                code: area.to_string(),
+            }),
             _ => Err("your account names no dispatch centre".into()),
         },
         Role::Handler => match (who.department.clone(), area()) {
@@ -141,7 +128,7 @@ pub fn actor(who: &Principal) -> Actor {
     Actor::User {
         id: who.user_id,
         role: who.role,
-        region_code: who.region_code.clone(),
+        region: who.region.clone(),
         department: who.department.clone(),
         cells: who.cells.clone(),
     }
@@ -162,7 +149,7 @@ mod tests {
             username: "u".into(),
             display_name: "u".into(),
             role,
-            region_code: region.map(Into::into),
+            region: region.map(|r| RegionCode::parse(r).unwrap()),
             department: dept.map(Into::into),
             cells: cells.iter().map(|c| c.to_string()).collect(),
             token_hash: String::new(),
@@ -190,15 +177,12 @@ mod tests {
             queue_of(&handler),
             Ok(Queue::Department {
                 department: "fire".into(),
-                area: Area {
-                    level: Level::Town,
-                    code: TOWN.into()
-                }
+                area: RegionCode::parse(TOWN).unwrap()
             })
         );
         assert!(queue_of(&principal(Role::Supervisor, Some(TOWN), None, &[])).is_err());
         assert!(queue_of(&principal(Role::Admin, None, None, &[])).is_err());
-        assert!(queue_of(&principal(Role::Dispatcher, Some("bogus"), None, &[])).is_err());
+        assert!(queue_of(&principal(Role::Dispatcher, Some(CELL), None, &[])).is_err());
     }
 
     #[test]

@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::checklist::model::ChecklistItem;
 use crate::checklist::store::{self, Department};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::AppState;
+use crate::db::Db;
+use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -40,28 +40,27 @@ pub struct VersionView {
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn checklist(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     _who: Principal,
     query: web::Query<ChecklistQuery>,
 ) -> ApiResult<web::Json<ChecklistView>> {
     let wanted = query.version;
-    state
-        .db(move |conn| {
-            let version = match wanted {
-                Some(n) => store::version(conn, n)?
-                    .ok_or_else(|| ApiError::not_found(format!("no checklist version {n}")))?,
-                None => store::current_version(conn)?
-                    .ok_or_else(|| ApiError::not_found("no checklist has been imported"))?,
-            };
-            let items = store::items(conn, version.version)?;
-            Ok(web::Json(ChecklistView {
-                version: version.version,
-                name: version.name,
-                imported_at: crate::clock::rfc3339(version.imported_at),
-                items,
-            }))
-        })
-        .await
+    db.run(move |conn| {
+        let version = match wanted {
+            Some(n) => store::version(conn, n)?
+                .ok_or_else(|| ApiError::not_found(format!("no checklist version {n}")))?,
+            None => store::current_version(conn)?
+                .ok_or_else(|| ApiError::not_found("no checklist has been imported"))?,
+        };
+        let items = store::items(conn, version.version)?;
+        Ok(web::Json(ChecklistView {
+            version: version.version,
+            name: version.name,
+            imported_at: crate::clock::rfc3339(version.imported_at),
+            items,
+        }))
+    })
+    .await
 }
 
 /// Every checklist version, newest first.
@@ -69,25 +68,24 @@ pub async fn checklist(
     responses((status = 200, body = Vec<VersionView>), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn versions(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     _who: Principal,
 ) -> ApiResult<web::Json<Vec<VersionView>>> {
-    state
-        .db(|conn| {
-            Ok(web::Json(
-                store::versions(conn)?
-                    .into_iter()
-                    .map(|v| VersionView {
-                        version: v.version,
-                        name: v.name,
-                        item_count: v.item_count,
-                        imported_at: crate::clock::rfc3339(v.imported_at),
-                        content_sha256: v.content_sha256,
-                    })
-                    .collect(),
-            ))
-        })
-        .await
+    db.run(|conn| {
+        Ok(web::Json(
+            store::versions(conn)?
+                .into_iter()
+                .map(|v| VersionView {
+                    version: v.version,
+                    name: v.name,
+                    item_count: v.item_count,
+                    imported_at: crate::clock::rfc3339(v.imported_at),
+                    content_sha256: v.content_sha256,
+                })
+                .collect(),
+        ))
+    })
+    .await
 }
 
 /// The departments cases are dispatched to.
@@ -95,10 +93,9 @@ pub async fn versions(
     responses((status = 200, body = Vec<Department>), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn departments(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     _who: Principal,
 ) -> ApiResult<web::Json<Vec<Department>>> {
-    state
-        .db(|conn| Ok(web::Json(store::all_departments(conn)?)))
+    db.run(|conn| Ok(web::Json(store::all_departments(conn)?)))
         .await
 }

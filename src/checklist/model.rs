@@ -10,29 +10,44 @@ use utoipa::ToSchema;
 
 /// The tier of dispatch centre that handles a case by default.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Tier {
     Community,
     Town,
     District,
 }
 
+crate::text_column!(Tier);
+
 impl Tier {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Community => "community",
-            Tier::Town => "town",
-            Tier::District => "district",
-        }
+        self.into()
     }
-    pub fn parse(s: &str) -> Option<Tier> {
-        match s {
-            "community" => Some(Tier::Community),
-            "town" => Some(Tier::Town),
-            "district" => Some(Tier::District),
-            _ => None,
+
+    /// The tier of the centre of a region at `level`; none for a cell.
+    pub fn of_level(level: crate::region::Level) -> Option<Tier> {
+        use crate::region::Level;
+        match level {
+            Level::District => Some(Tier::District),
+            Level::Town => Some(Tier::Town),
+            Level::Community => Some(Tier::Community),
+            Level::Cell => None,
         }
     }
 }
@@ -145,7 +160,7 @@ pub fn parse_checklist(
         if !department.is_empty() && !departments.contains(&department) {
             say(format!("unknown department {department:?}"));
         }
-        let tier = Tier::parse(&tier_text);
+        let tier = tier_text.parse::<Tier>().ok();
         if tier.is_none() && !tier_text.is_empty() {
             say(format!(
                 "unknown tier {tier_text:?} (community, town or district)"

@@ -19,6 +19,7 @@
 //! PostgreSQL needs none of this: it groups concurrent commits in its WAL writer, so there
 //! each job runs in its own transaction on the blocking pool.
 
+use std::any::{Any, TypeId};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 
@@ -27,11 +28,17 @@ use tokio::sync::oneshot;
 use diesel::QueryResult;
 
 use crate::db::{Conn, Pool};
-use crate::error::{ApiError, ApiResult};
+use crate::web::error::{ApiError, ApiResult};
 
 /// At most this many jobs share one commit, so that one batch cannot hold the write lock
 /// (and delay readers' checkpoints) for long.
 const MAX_BATCH: usize = 256;
+
+/// Rows that are only ever appended, and how a batch of them is written: in one atomic
+/// statement (or a few), so that they need no savepoint.
+pub trait Appendable: Sized + Send + 'static {
+    fn append(conn: &mut Conn, rows: &[Self]) -> QueryResult<()>;
+}
 
 trait Job: Send {
     /// Runs the work, in a savepoint of its own when `alone`; answers whether it succeeded.
@@ -70,37 +77,57 @@ where
     }
 }
 
-enum Work<R> {
-    Job(Box<dyn Job>),
-    /// Rows to append, and who waits for them.
-    Append(Vec<R>, oneshot::Sender<ApiResult<()>>),
+/// Rows of one [`Appendable`] type waiting in a batch, with their type erased so that the
+/// writer knows no domain.
+trait Rows: Send {
+    fn kind(&self) -> TypeId;
+    fn absorb(&mut self, other: Box<dyn Any>);
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    fn write(&self, conn: &mut Conn) -> QueryResult<()>;
+    fn count(&self) -> usize;
 }
 
-/// Writes a batch's appended rows inside its transaction.
-pub type AppendFn<R> = fn(&mut Conn, &[R]) -> QueryResult<()>;
-
-/// The handle through which requests hand write jobs (and rows of type `R` to append) to
-/// the writer thread.
-pub struct GroupCommit<R> {
-    queue: mpsc::Sender<Work<R>>,
-}
-
-impl<R> Clone for GroupCommit<R> {
-    fn clone(&self) -> Self {
-        GroupCommit {
-            queue: self.queue.clone(),
+impl<R: Appendable> Rows for Vec<R> {
+    fn kind(&self) -> TypeId {
+        TypeId::of::<R>()
+    }
+    fn absorb(&mut self, other: Box<dyn Any>) {
+        if let Ok(more) = other.downcast::<Vec<R>>() {
+            self.extend(*more);
         }
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+    fn write(&self, conn: &mut Conn) -> QueryResult<()> {
+        R::append(conn, self)
+    }
+    fn count(&self) -> usize {
+        self.len()
     }
 }
 
-impl<R: Send + 'static> GroupCommit<R> {
-    pub fn start(pool: Pool, append: AppendFn<R>) -> GroupCommit<R> {
-        let (queue, jobs) = mpsc::channel::<Work<R>>();
+enum Work {
+    Job(Box<dyn Job>),
+    /// Rows to append, and who waits for them.
+    Append(Box<dyn Rows>, oneshot::Sender<ApiResult<()>>),
+}
+
+/// The handle through which requests hand write jobs (and rows to append) to the writer
+/// thread.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Work>,
+}
+
+impl GroupCommit {
+    pub fn start(pool: Pool) -> GroupCommit {
+        let (queue, jobs) = mpsc::channel::<Work>();
         let (kick, kicks) = mpsc::channel::<()>();
         let checkpoints = pool.clone();
         std::thread::Builder::new()
             .name("gridpatrol-writer".into())
-            .spawn(move || writer(pool, jobs, append, kick))
+            .spawn(move || writer(pool, jobs, kick))
             .expect("spawn the writer thread");
         std::thread::Builder::new()
             .name("gridpatrol-checkpoint".into())
@@ -125,36 +152,30 @@ impl<R: Send + 'static> GroupCommit<R> {
     }
 
     /// Appends rows; answers once they are durable.
-    pub async fn append(&self, rows: Vec<R>) -> ApiResult<()> {
+    pub async fn append<R: Appendable>(&self, rows: Vec<R>) -> ApiResult<()> {
         let (reply, answer) = oneshot::channel();
-        self.send(Work::Append(rows, reply), answer).await
+        self.send(Work::Append(Box::new(rows), reply), answer).await
     }
 
-    async fn send<T>(
-        &self,
-        work: Work<R>,
-        answer: oneshot::Receiver<ApiResult<T>>,
-    ) -> ApiResult<T> {
+    async fn send<T>(&self, work: Work, answer: oneshot::Receiver<ApiResult<T>>) -> ApiResult<T> {
         let stopped = || ApiError::unavailable("the writer has stopped");
         self.queue.send(work).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
-fn writer<R>(
-    pool: Pool,
-    queue: mpsc::Receiver<Work<R>>,
-    append: AppendFn<R>,
-    kick: mpsc::Sender<()>,
-) {
+fn writer(pool: Pool, queue: mpsc::Receiver<Work>, kick: mpsc::Sender<()>) {
     while let Ok(first) = queue.recv() {
         let mut jobs = Vec::new();
-        let mut rows = Vec::new();
+        let mut rows: Vec<Box<dyn Rows>> = Vec::new();
         let mut waiting = Vec::new();
-        let mut take = |work: Work<R>| match work {
+        let mut take = |work: Work| match work {
             Work::Job(job) => jobs.push(job),
             Work::Append(more, reply) => {
-                rows.extend(more);
+                match rows.iter_mut().find(|r| r.kind() == more.kind()) {
+                    Some(same) => same.absorb(more.into_any()),
+                    None => rows.push(more),
+                }
                 waiting.push(reply);
             }
         };
@@ -165,7 +186,7 @@ fn writer<R>(
                 Err(_) => break,
             }
         }
-        let (outcome, appended) = run_batch(&pool, &mut jobs, append, &rows);
+        let (outcome, appended) = run_batch(&pool, &mut jobs, &rows);
         for job in jobs {
             job.finish(outcome.clone());
         }
@@ -202,11 +223,10 @@ fn checkpointer(pool: Pool, kicks: mpsc::Receiver<()>) {
 /// Runs one batch in one transaction: the appended rows first (if that fails only the
 /// appends fail), then the jobs, without savepoints; if a job fails, the batch again with a
 /// savepoint per job. Answers the outcome for the jobs and the outcome for the appends.
-fn run_batch<R>(
+fn run_batch(
     pool: &Pool,
     batch: &mut [Box<dyn Job>],
-    append: AppendFn<R>,
-    rows: &[R],
+    rows: &[Box<dyn Rows>],
 ) -> (Result<(), ApiError>, Result<(), ApiError>) {
     let opened = pool.get().map_err(ApiError::from).and_then(|mut conn| {
         conn.begin()?;
@@ -218,13 +238,12 @@ fn run_batch<R>(
     };
     let mut alone = false;
     let appended = loop {
-        let appended = match rows {
-            [] => Ok(()),
-            _ => append(&mut conn, rows).map_err(|e| {
-                log::error!("appending {} rows failed: {e}", rows.len());
+        let appended = rows.iter().try_for_each(|r| {
+            r.write(&mut conn).map_err(|e| {
+                log::error!("appending {} rows failed: {e}", r.count());
                 ApiError::unavailable("the database could not append; retry the request")
-            }),
-        };
+            })
+        });
         let ran = catch_unwind(AssertUnwindSafe(|| {
             let mut clean = true;
             for job in batch.iter_mut() {
@@ -271,7 +290,7 @@ fn run_batch<R>(
         log::error!(
             "group commit of {} jobs and {} appended rows failed: {e}",
             batch.len(),
-            rows.len()
+            rows.iter().map(|r| r.count()).sum::<usize>()
         );
         let _ = conn.rollback();
         ApiError::unavailable("the database could not commit; retry the request")
@@ -289,17 +308,14 @@ mod tests {
 
     use super::*;
     use crate::db::cached::Sql;
+    use crate::db::testing::TestDb;
 
-    fn patrol_log() -> (tempfile::TempDir, Pool) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("batch.sqlite").display().to_string();
-        let pool = Pool::open(&path, 2).unwrap();
-        let Conn::Sqlite(mut c) = pool.get().unwrap() else {
-            unreachable!("a SQLite path")
-        };
-        c.batch_execute("CREATE TABLE patrol_log (n INTEGER PRIMARY KEY)")
+    fn patrol_log() -> TestDb {
+        let db = TestDb::sqlite();
+        db.sqlite_conn()
+            .batch_execute("CREATE TABLE patrol_log (n INTEGER PRIMARY KEY)")
             .unwrap();
-        (dir, pool)
+        db
     }
 
     fn log(conn: &mut Conn, n: i64) -> ApiResult<()> {
@@ -316,8 +332,9 @@ mod tests {
     /// job is answered its own outcome.
     #[test]
     fn a_failing_job_is_undone_alone() {
-        let (_dir, pool) = patrol_log();
-        let writer = GroupCommit::<()>::start(pool.clone(), |_, _| Ok(()));
+        let db = patrol_log();
+        let pool = db.pool.clone();
+        let writer = GroupCommit::start(pool.clone());
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()

@@ -11,6 +11,9 @@
 pub mod batch;
 pub mod cached;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
+mod text;
 
 use std::time::Duration;
 
@@ -18,6 +21,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::web::error::ApiResult;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -289,6 +294,92 @@ impl Conn {
         match self {
             Conn::Sqlite(c) => AnsiTransactionManager::commit_transaction(&mut **c),
             Conn::Pg(c) => AnsiTransactionManager::commit_transaction(&mut **c),
+        }
+    }
+}
+
+/// The database as the service uses it: the pool for reads, and the way writes are made
+/// durable (group commit on SQLite, a transaction of their own on PostgreSQL). Cloning it
+/// clones handles, never data.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    /// The group-commit writer; SQLite only (see `batch`).
+    writer: Option<batch::GroupCommit>,
+}
+
+impl Db {
+    /// Wraps an opened, migrated pool; on SQLite this starts the writer thread.
+    pub fn new(pool: Pool) -> Db {
+        let writer = match pool.backend() {
+            Backend::Sqlite => Some(batch::GroupCommit::start(pool.clone())),
+            Backend::Pg => None,
+        };
+        Db { pool, writer }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// Runs blocking database work on actix's blocking pool, never on the executor.
+    pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs a read of a few pages by unique key. On SQLite, with a connection idle, it runs
+    /// right here on the worker: handing it to the blocking pool and back costs two thread
+    /// switches, more than the read itself. Anything longer, and every PostgreSQL round
+    /// trip, goes to the pool.
+    pub async fn quick_read<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if let Pool::Sqlite(pool) = &self.pool {
+            if let Some(idle) = pool.try_get() {
+                return work(&mut Conn::Sqlite(idle));
+            }
+        }
+        self.run(work).await
+    }
+
+    /// Runs one unit of write work in its own transaction (part of a group commit on
+    /// SQLite, where it may run twice: see `batch`), answering only after it is durable.
+    pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.submit(work).await,
+            None => self.run(move |conn| conn.write(work)).await,
+        }
+    }
+
+    /// Appends rows that are only ever appended; answers once they are durable. On SQLite
+    /// the writer appends every waiting row of a batch in one statement; on PostgreSQL one
+    /// INSERT, atomic without a transaction.
+    pub async fn append<R: batch::Appendable>(&self, rows: Vec<R>) -> ApiResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match &self.writer {
+            Some(writer) => writer.append(rows).await,
+            None => self.run(move |conn| Ok(R::append(conn, &rows)?)).await,
         }
     }
 }

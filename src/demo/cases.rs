@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
+use strum::VariantArray;
 
 use crate::auth::Role;
 use crate::cases::model::{self, tier_up, Action, ActionRequest, Actor, Status};
@@ -60,7 +61,10 @@ impl Person {
         Actor::User {
             id: self.id,
             role: self.role,
-            region_code: self.region.clone(),
+            region: self
+                .region
+                .as_deref()
+                .and_then(|r| crate::region::RegionCode::parse(r).ok()),
             department: self.department.clone(),
             cells: self.cells.clone(),
         }
@@ -108,7 +112,7 @@ impl People {
             inspectors: HashMap::new(),
         };
         for (id, role, region, department) in rows {
-            let Some(role) = Role::parse(&role) else {
+            let Ok(role) = role.parse::<Role>() else {
                 continue;
             };
             let i = people.all.len();
@@ -328,7 +332,7 @@ pub(crate) struct Summary {
 impl Summary {
     /// One line for the demo loader's log.
     pub(crate) fn line(&self) -> String {
-        let statuses: Vec<String> = Status::ALL
+        let statuses: Vec<String> = Status::VARIANTS
             .iter()
             .map(|s| {
                 format!(
@@ -543,8 +547,8 @@ fn live_one(
         case = after;
     }
     keep_time(conn, rng, &mut case, &mut story, now, summary)?;
-    *summary.by_status.entry(case.status().as_str()).or_default() += 1;
-    summary.overdue += usize::from(case.overdue && case.status().is_active());
+    *summary.by_status.entry(case.status.as_str()).or_default() += 1;
+    summary.overdue += usize::from(case.overdue && case.status.is_active());
     summary.reopened += usize::from(case.reopened_count > 0);
     summary.declined += usize::from(case.declined_count > 0);
     summary.extended += usize::from(case.extended_count > 0);
@@ -579,7 +583,7 @@ fn keep_time(
             return Ok(changed);
         }
         // The task's own step, recorded as it records it.
-        let Some(after) = crate::cases::timers::apply_system(conn, case, action, at)? else {
+        let Some(after) = crate::cases::sweep::apply_system(conn, case, action, at)? else {
             return Ok(changed);
         };
         if action == Action::SystemEscalate {
@@ -618,20 +622,20 @@ fn next_step(
     };
     let note = |text: &str| Some(text.to_string());
     let mut request = ActionRequest::new(Action::Claim);
-    let status = case.status();
+    let status = case.status;
     let (actor, at) = match status {
         Status::Open => {
             let dispatcher = world.people.dispatcher(&centre, rng)?;
-            let first_tier = case.tier() == item.tier;
+            let first_tier = case.tier == item.tier;
             if fate.escalate
                 && first_tier
                 && !story.escalated_by_hand
-                && tier_up(case.tier()).is_some()
+                && tier_up(case.tier).is_some()
             {
                 request.action = Action::Escalate;
                 request.note = note("超出本级处置能力，提请上级调度");
             } else if fate.hand_down
-                && case.tier() == Tier::District
+                && case.tier == Tier::District
                 && !story.handed_down
                 && case.escalated_count == 0
             {
@@ -825,7 +829,7 @@ mod tests {
         .unwrap();
         let statuses: HashMap<String, i64> = statuses.into_iter().collect();
         eprintln!("{statuses:?}");
-        for status in Status::ALL {
+        for &status in Status::VARIANTS {
             assert!(
                 statuses.get(status.as_str()).copied().unwrap_or(0) >= 5,
                 "{status}: {statuses:?}"
@@ -836,7 +840,7 @@ mod tests {
         let now = crate::clock::now();
         // The task finds nothing to escalate: the demo played it already. (It may mark a
         // case that fell due within the last minute, as its own sweep would have soon.)
-        let (marked, escalated) = crate::cases::timers::run_once(&mut conn, now, GRACE).unwrap();
+        let (marked, escalated) = crate::cases::sweep::run_once(&mut conn, now, GRACE).unwrap();
         assert_eq!(escalated, 0);
         assert!(marked <= 2, "{marked} cases left unmarked");
         // Every timeline runs forward in time, from its opening to the case as it is.

@@ -5,43 +5,20 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
 
 use crate::audit::store::{self as audit, Lookup};
-use crate::audit::Device;
 use crate::auth::{Principal, Role};
+use crate::db::Db;
 use crate::enterprises::check::{self, CheckAnswer};
-use crate::enterprises::import::{self, RowProblem};
+use crate::enterprises::import;
 use crate::enterprises::model::{LicenceKind, Seen};
 use crate::enterprises::store::{self, ImportSummary, Search};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::paging::Page;
-use crate::AppState;
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(check_licence, search, view, import_library, crate::audit::http::list),
-    components(schemas(CheckAnswer, ImportSummary, RowProblem, crate::audit::store::AuditView)),
-    tags(
-        (name = "enterprises", description = "The enterprise library and licence cross-checks; every lookup is audited"),
-        (name = "audit", description = "The append-only audit log of lookups"),
-    )
-)]
-pub struct EnterprisesApi;
-
-/// Registers the enterprise routes under /api/v1.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::endpoint("/licenses/check").route(web::get().to(check_licence)))
-        .service(crate::endpoint("/enterprises").route(web::get().to(search)))
-        .service(
-            crate::endpoint("/enterprises/import")
-                // A library import is large: allow 256 MiB.
-                .app_data(web::PayloadConfig::new(256 * 1024 * 1024))
-                .route(web::post().to(import_library)),
-        )
-        .service(crate::endpoint("/enterprises/{uscc}").route(web::get().to(view)))
-        .service(crate::endpoint("/audit").route(web::get().to(crate::audit::http::list)));
-}
+use crate::grid::coords;
+use crate::grid::index::MapIndex;
+use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::web::extract::Device;
+use crate::web::paging::Page;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +55,8 @@ fn parse_kind(kind: Option<&str>) -> ApiResult<Option<LicenceKind>> {
     responses((status = 200, body = CheckAnswer), (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn check_licence(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    map: web::Data<MapIndex>,
     who: Principal,
     device: Device,
     query: web::Query<CheckQuery>,
@@ -92,28 +70,13 @@ pub async fn check_licence(
         ));
     }
     let at = match (q.lon, q.lat) {
-        (Some(lon), Some(lat)) => {
-            let crs = crate::grid::http::parse_crs(q.crs.as_deref())?;
-            if !crate::grid::coords::in_range(lon, lat) {
-                return Err(ApiError::invalid(
-                    "coordinates out of range",
-                    json!([{"field": "lon/lat", "problem": "out of range"}]),
-                ));
-            }
-            Some(crate::grid::coords::to_wgs84(crs, lon, lat))
-        }
+        (Some(lon), Some(lat)) => Some(coords::point_param(lon, lat, q.crs.as_deref())?),
         (None, None) => None,
         _ => return Err(ApiError::bad_request("give both lon and lat, or neither")),
     };
     let seen = Seen {
         at,
-        cell: at.and_then(|(lon, lat)| {
-            state
-                .cells
-                .load()
-                .locate(lon, lat)
-                .map(|e| e.cell.code.clone())
-        }),
+        cell: at.and_then(|(lon, lat)| map.load().locate(lon, lat).map(|e| e.cell.code.clone())),
         name: q.name.clone().filter(|n| !n.trim().is_empty()),
     };
     let whole = who.sees_personal_data();
@@ -125,7 +88,7 @@ pub async fn check_licence(
     // The lookup is a few point reads by unique key; only the audit record goes through
     // the writer.
     let number = q.number.clone();
-    let checked = state
+    let checked = db
         .quick_read(move |conn| Ok(check::run(conn, &number, kind, &seen, whole, &today)?))
         .await?;
     let lookup = Lookup {
@@ -136,7 +99,7 @@ pub async fn check_licence(
         purpose,
     };
     // The answer leaves only once its trace is committed.
-    state.audit(&who, device.0.as_deref(), vec![lookup]).await?;
+    crate::audit::log(&db, &who, &device, vec![lookup]).await?;
     Ok(web::Json(checked.answer))
 }
 
@@ -173,14 +136,14 @@ pub struct SearchQuery {
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn search(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
     device: Device,
     query: web::Query<SearchQuery>,
 ) -> ApiResult<web::Json<Value>> {
     let q = query.into_inner();
     let purpose = required_purpose(q.purpose.clone())?;
-    let page = Page::new(q.limit, q.cursor.as_deref())?;
+    let page = Page::<String>::new(q.limit, q.cursor.as_deref())?;
     let near = match q.near.as_deref() {
         None => None,
         Some(text) => {
@@ -220,11 +183,10 @@ pub async fn search(
         status: q.status.clone(),
     };
     let whole = who.sees_personal_data();
-    let limit = page.limit;
-    let after = page.after.clone();
-    let (mut rows, next) = state
-        .db(move |conn| {
-            let mut rows = store::search(conn, &search, after.as_deref(), limit + 1)?;
+    let (after, fetch) = (page.after.clone(), page.fetch());
+    let (mut rows, next) = db
+        .run(move |conn| {
+            let mut rows = store::search(conn, &search, after.as_deref(), fetch)?;
             let next = page.finish(&mut rows, |e| e.uscc.clone());
             Ok((rows, next))
         })
@@ -236,7 +198,7 @@ pub async fn search(
         result_count: rows.len() as i32,
         purpose,
     };
-    state.audit(&who, device.0.as_deref(), vec![lookup]).await?;
+    crate::audit::log(&db, &who, &device, vec![lookup]).await?;
     let items: Vec<Value> = rows
         .drain(..)
         .map(|e| check::enterprise_view(&e, whole))
@@ -257,7 +219,7 @@ pub struct ViewQuery {
     responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 400, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn view(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     who: Principal,
     device: Device,
     uscc: web::Path<String>,
@@ -268,8 +230,8 @@ pub async fn view(
     let whole = who.sees_personal_data();
     let region = who.region_prefix();
     let asked = uscc.clone();
-    let found = state
-        .db(move |conn| {
+    let found = db
+        .run(move |conn| {
             let Some(e) = store::find(conn, &asked)? else {
                 return Ok(None);
             };
@@ -290,7 +252,7 @@ pub async fn view(
         result_count: found.is_some() as i32,
         purpose,
     };
-    state.audit(&who, device.0.as_deref(), vec![lookup]).await?;
+    crate::audit::log(&db, &who, &device, vec![lookup]).await?;
     // The same answer as for a code that does not exist.
     let (e, licences, reports, cases) =
         found.ok_or_else(|| ApiError::not_found(format!("no enterprise {uscc} in your region")))?;
@@ -322,7 +284,8 @@ pub struct ImportQuery {
         (status = 415, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn import_library(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    map: web::Data<MapIndex>,
     who: Principal,
     device: Device,
     req: HttpRequest,
@@ -348,9 +311,7 @@ pub async fn import_library(
     } else if content_type.starts_with("text/csv") {
         import::parse_csv(text, None)
     } else {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        return Err(ApiError::unsupported_media_type(
             "send application/json or text/csv",
         ));
     };
@@ -360,10 +321,9 @@ pub async fn import_library(
             json!([{"field": "body", "problem": e}]),
         )
     })?;
-    let state2 = state.clone();
-    let summary = state
-        .db(move |conn| {
-            let cells = state2.cells.load();
+    let cells = map.load();
+    let summary = db
+        .run(move |conn| {
             let summary =
                 crate::import::enterprises(conn, &records, problems, strict, &cells, |_| {})?;
             audit::record(

@@ -15,9 +15,22 @@ use crate::grid::coords::distance_m;
 pub const LOCATION_TOLERANCE_M: f64 = 300.0;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     // Declared from most to least serious: the derived order is the ranking.
     Malformed,
@@ -35,39 +48,30 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Malformed => "malformed",
-            Verdict::BadCheckDigit => "bad_check_digit",
-            Verdict::NotFound => "not_found",
-            Verdict::Revoked => "revoked",
-            Verdict::Cancelled => "cancelled",
-            Verdict::Suspended => "suspended",
-            Verdict::Expired => "expired",
-            Verdict::KindMismatch => "kind_mismatch",
-            Verdict::LocationMismatch => "location_mismatch",
-            Verdict::NameMismatch => "name_mismatch",
-            Verdict::Valid => "valid",
-        }
-    }
-
-    /// The checklist item (market supervision, 证照核查) a finding of this verdict is.
-    pub fn checklist_item(self) -> &'static str {
-        match self {
-            Verdict::Malformed | Verdict::BadCheckDigit | Verdict::KindMismatch => "MK-002",
-            Verdict::NotFound => "MK-010",
-            Verdict::Revoked | Verdict::Cancelled | Verdict::Suspended => "MK-009",
-            Verdict::Expired => "MK-003",
-            Verdict::LocationMismatch => "MK-007",
-            Verdict::NameMismatch => "MK-006",
-            Verdict::Valid => "MK-001",
-        }
+        self.into()
     }
 }
 
 /// Kinds of licence an enterprise holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LicenceKind {
+    /// Also read from `uscc`, the number it is printed with.
+    #[strum(to_string = "business_licence", serialize = "uscc")]
     BusinessLicence,
     FoodBusiness,
     FoodProduction,
@@ -77,25 +81,12 @@ pub enum LicenceKind {
 
 impl LicenceKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LicenceKind::BusinessLicence => "business_licence",
-            LicenceKind::FoodBusiness => "food_business",
-            LicenceKind::FoodProduction => "food_production",
-            LicenceKind::TobaccoRetail => "tobacco_retail",
-            LicenceKind::Hygiene => "hygiene",
-        }
+        self.into()
     }
 
     /// Parses a kind; `uscc` is taken as the business licence it is printed on.
     pub fn parse(s: &str) -> Option<LicenceKind> {
-        match s {
-            "business_licence" | "uscc" => Some(LicenceKind::BusinessLicence),
-            "food_business" => Some(LicenceKind::FoodBusiness),
-            "food_production" => Some(LicenceKind::FoodProduction),
-            "tobacco_retail" => Some(LicenceKind::TobaccoRetail),
-            "hygiene" => Some(LicenceKind::Hygiene),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     /// The licence kind a number of this shape is printed on.

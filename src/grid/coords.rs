@@ -7,6 +7,8 @@
 
 use std::f64::consts::PI;
 
+use crate::web::error::{ApiError, ApiResult};
+
 /// Krasovsky 1940 semi-major axis and eccentricity squared, as in the published transform.
 const A: f64 = 6_378_245.0;
 #[allow(clippy::excessive_precision)] // kept digit for digit as published
@@ -21,6 +23,15 @@ const EARTH_RADIUS_M: f64 = 6_371_008.8;
 pub enum Crs {
     Wgs84,
     Gcj02,
+}
+
+impl Crs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Crs::Wgs84 => "wgs84",
+            Crs::Gcj02 => "gcj02",
+        }
+    }
 }
 
 impl std::str::FromStr for Crs {
@@ -106,6 +117,51 @@ pub fn to_wgs84(crs: Crs, lon: f64, lat: f64) -> (f64, f64) {
     }
 }
 
+/// A point as a request gives it (`lon`, `lat`, an optional `crs` name), read into WGS-84;
+/// or every problem with it, each naming the request's field (`{field}.crs`, `{field}`),
+/// for a 422. The one reading of positions that locate, licence checks, reports and cases
+/// share.
+pub fn read_point(
+    field: &str,
+    lon: f64,
+    lat: f64,
+    crs: Option<&str>,
+) -> Result<(f64, f64), Vec<serde_json::Value>> {
+    let name = |suffix: &str| match field {
+        "" => suffix.to_string(),
+        f => format!("{f}.{suffix}"),
+    };
+    let mut problems = Vec::new();
+    let crs = match crs {
+        None => Some(Crs::Wgs84),
+        Some(text) => text.parse().ok().or_else(|| {
+            problems.push(serde_json::json!({"field": name("crs"),
+                "problem": format!("unknown crs {text:?}: wgs84 or gcj02")}));
+            None
+        }),
+    };
+    if !in_range(lon, lat) {
+        problems.push(
+            serde_json::json!({"field": if field.is_empty() { "lon/lat" } else { field },
+            "problem": "coordinates out of range: lon within ±180, lat within ±90"}),
+        );
+    }
+    match (crs, problems.is_empty()) {
+        (Some(crs), true) => Ok(to_wgs84(crs, lon, lat)),
+        _ => Err(problems),
+    }
+}
+
+/// [`read_point`] for a handler: 422 listing the problems.
+pub fn point_param(lon: f64, lat: f64, crs: Option<&str>) -> ApiResult<(f64, f64)> {
+    read_point("", lon, lat, crs).map_err(|problems| {
+        ApiError::invalid(
+            "the position is invalid",
+            serde_json::Value::Array(problems),
+        )
+    })
+}
+
 /// Great-circle distance in metres (haversine).
 pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
@@ -159,5 +215,16 @@ mod tests {
         assert!(in_range(113.1, 23.0));
         assert!(!in_range(181.0, 0.0));
         assert!(!in_range(0.0, f64::NAN));
+    }
+
+    #[test]
+    fn points_are_read_with_every_problem_named() {
+        assert_eq!(read_point("location", 113.1, 23.0, None), Ok((113.1, 23.0)));
+        let problems = read_point("location", 200.0, 23.0, Some("bd09")).unwrap_err();
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0]["field"], "location.crs");
+        assert_eq!(problems[1]["field"], "location");
+        let (lon, _) = read_point("", 113.1313453, 23.0127731, Some("gcj02")).unwrap();
+        assert!((lon - 113.1258).abs() < 0.001);
     }
 }

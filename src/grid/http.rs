@@ -5,14 +5,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::grid::coords::{self, Crs};
-use crate::grid::index::RegionRef;
-use crate::grid::model::{scope_prefix, Level};
+use crate::auth::{Principal, Reach};
+use crate::db::Db;
+use crate::grid::coords;
+use crate::grid::index::{MapIndex, RegionRef};
 use crate::grid::store;
-use crate::paging::Page;
-use crate::AppState;
+use crate::region::{Level, RegionCode};
+use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::web::geo::{self, FeatureId};
+use crate::web::paging::Page;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -41,19 +42,6 @@ pub struct LocateResponse {
     pub wgs84: Position,
 }
 
-/// Parses a CRS name, answering 422 for an unknown one.
-pub fn parse_crs(crs: Option<&str>) -> ApiResult<Crs> {
-    match crs {
-        None => Ok(Crs::Wgs84),
-        Some(name) => name.parse().map_err(|_| {
-            ApiError::invalid(
-                format!("unknown crs {name:?}"),
-                json!([{"field": "crs", "problem": "must be wgs84 or gcj02"}]),
-            )
-        }),
-    }
-}
-
 /// The grid cell, community, town and district that contain a point.
 #[utoipa::path(get, path = "/api/v1/grid/locate", tag = "grid", params(LocateQuery),
     responses((status = 200, body = LocateResponse),
@@ -61,19 +49,12 @@ pub fn parse_crs(crs: Option<&str>) -> ApiResult<Crs> {
         (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn locate(
-    state: web::Data<AppState>,
+    map: web::Data<MapIndex>,
     _who: Principal,
     query: web::Query<LocateQuery>,
 ) -> ApiResult<web::Json<LocateResponse>> {
-    let crs = parse_crs(query.crs.as_deref())?;
-    if !coords::in_range(query.lon, query.lat) {
-        return Err(ApiError::invalid(
-            "coordinates out of range",
-            json!([{"field": "lon/lat", "problem": "lon must be within ±180 and lat within ±90"}]),
-        ));
-    }
-    let (lon, lat) = coords::to_wgs84(crs, query.lon, query.lat);
-    let index = state.cells.load();
+    let (lon, lat) = coords::point_param(query.lon, query.lat, query.crs.as_deref())?;
+    let index = map.load();
     let entry = index.locate(lon, lat).ok_or_else(|| {
         ApiError::not_found("the point lies outside every grid cell")
             .with_details(json!({"lon": lon, "lat": lat}))
@@ -105,58 +86,67 @@ pub struct CellsQuery {
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn cells(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    map: web::Data<MapIndex>,
     who: Principal,
     query: web::Query<CellsQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let page = Page::<RegionCode>::new(query.limit, query.cursor.as_deref())?;
     let mut prefix = who.region_prefix();
     if let Some(region) = &query.region {
-        let narrower = scope_prefix(region).to_string();
-        if !narrower.starts_with(&prefix) {
+        let narrower = RegionCode::parse(region).map_err(|e| {
+            ApiError::bad_request(e.to_string()).with_details(json!({"parameter": "region"}))
+        })?;
+        if !who.may_see(narrower.as_str()) {
             return Err(ApiError::forbidden(format!(
                 "region {region} lies outside your region"
             )));
         }
-        prefix = narrower;
+        prefix = narrower.prefix().to_string();
     }
-    let (after, limit) = (page.after.clone(), page.limit);
-    let (mut rows, inspectors) = state
-        .db(move |conn| {
-            let rows = store::cells_page(conn, &prefix, after.as_deref(), limit + 1)?;
+    let after = page.after.as_ref().map(|c| c.to_string());
+    let fetch = page.fetch();
+    let (mut rows, inspectors) = db
+        .run(move |conn| {
+            let rows = store::cells_page(conn, &prefix, after.as_deref(), fetch)?;
             let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
             let inspectors = store::inspectors_of(conn, &codes)?;
             Ok((rows, inspectors))
         })
         .await?;
-    let next = page.finish(&mut rows, |r| r.code.clone());
-    let index = state.cells.load();
-    let names = |code: &str| -> Value {
-        json!({"code": code, "name": index.region_name(code).unwrap_or_default()})
+    // Stored cell codes are well-formed (the map import checks them); a row that is not is
+    // left out rather than shown with a made-up ancestry.
+    rows.retain(|r| RegionCode::parse(&r.code).is_ok());
+    let next = page.finish(&mut rows, |r| {
+        RegionCode::parse(&r.code).expect("kept rows parse")
+    });
+    let index = map.load();
+    let names = |cell: &RegionCode, level: Level| -> Value {
+        let code = cell
+            .ancestor(level)
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        let name = index.region_name(&code).unwrap_or_default();
+        json!({"code": code, "name": name})
     };
-    let features: Vec<Value> = rows
+    let features = rows
         .iter()
         .map(|r| {
-            json!({
-                "type": "Feature",
-                "id": r.code,
-                "geometry": serde_json::from_str::<Value>(&r.geometry).unwrap_or(Value::Null),
-                "properties": {
-                    "code": r.code,
-                    "name": r.name,
-                    "name_en": r.name_en,
-                    "community": names(&crate::grid::model::ancestor_at(&r.code, Level::Community)),
-                    "town": names(&crate::grid::model::ancestor_at(&r.code, Level::Town)),
-                    "district": names(&crate::grid::model::ancestor_at(&r.code, Level::District)),
-                    "inspectors": inspectors.get(&r.code).cloned().unwrap_or_default(),
-                }
-            })
+            let cell = RegionCode::parse(&r.code).expect("kept rows parse");
+            let properties = json!({
+                "code": r.code,
+                "name": r.name,
+                "name_en": r.name_en,
+                "community": names(&cell, Level::Community),
+                "town": names(&cell, Level::Town),
+                "district": names(&cell, Level::District),
+                "inspectors": inspectors.get(&r.code).cloned().unwrap_or_default(),
+            });
+            geo::stored_shape(FeatureId::Text(r.code.clone()), &r.geometry, properties)
         })
         .collect();
-    Ok(HttpResponse::Ok()
-        .content_type("application/geo+json")
-        .json(json!({"type": "FeatureCollection", "features": features, "next_cursor": next})))
+    Ok(geo::collection(features, next))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -174,15 +164,20 @@ pub struct RegionNode {
 #[utoipa::path(get, path = "/api/v1/regions", tag = "grid",
     responses((status = 200, body = Vec<RegionNode>), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn regions(
-    state: web::Data<AppState>,
-    who: Principal,
-) -> ApiResult<web::Json<Vec<RegionNode>>> {
-    let rows = state.db(|conn| Ok(store::live_regions(conn)?)).await?;
-    let prefix = who.region_prefix();
+pub async fn regions(db: web::Data<Db>, who: Principal) -> ApiResult<web::Json<Vec<RegionNode>>> {
+    let rows = db.run(|conn| Ok(store::live_regions(conn)?)).await?;
+    let reach = who.reach();
+    // Their region, what it covers, and what covers it.
     let visible: Vec<&store::RegionRow> = rows
         .iter()
-        .filter(|r| r.code.starts_with(&prefix) || prefix.starts_with(scope_prefix(&r.code)))
+        .filter(|r| match &reach {
+            Reach::Everything => true,
+            Reach::Nothing => false,
+            Reach::Region(mine) => {
+                mine.covers(&r.code)
+                    || RegionCode::parse(&r.code).is_ok_and(|theirs| theirs.covers(mine.as_str()))
+            }
+        })
         .collect();
     let mut children: std::collections::HashMap<Option<&str>, Vec<&store::RegionRow>> =
         Default::default();
@@ -204,7 +199,7 @@ fn build_tree(children: &Children, parent: Option<&str>) -> Vec<RegionNode> {
             rows.iter()
                 .map(|r| RegionNode {
                     code: r.code.clone(),
-                    level: Level::parse(&r.level).unwrap_or(Level::Cell),
+                    level: r.level,
                     name: r.name.clone(),
                     name_en: r.name_en.clone(),
                     children: build_tree(children, Some(&r.code)),

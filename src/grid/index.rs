@@ -4,11 +4,20 @@
 //! source of truth, so any number of server processes can hold their own.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use arc_swap::ArcSwap;
 
 use geo::{Coord, Intersects, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use serde::Serialize;
+
+use crate::db::Db;
+use crate::grid::store;
+use crate::web::error::ApiResult;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegionRef {
@@ -23,6 +32,27 @@ pub struct CellEntry {
     pub town: RegionRef,
     pub district: RegionRef,
     pub shape: MultiPolygon<f64>,
+}
+
+impl CellEntry {
+    pub fn placement(&self) -> Placement {
+        Placement {
+            cell: Some(self.cell.code.clone()),
+            community: Some(self.community.code.clone()),
+            town: Some(self.town.code.clone()),
+            district: Some(self.district.code.clone()),
+        }
+    }
+}
+
+/// Where a point lies in the map: its cell and the regions above it (all None outside the
+/// map).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub cell: Option<String>,
+    pub community: Option<String>,
+    pub town: Option<String>,
+    pub district: Option<String>,
 }
 
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -96,6 +126,61 @@ impl CellIndex {
         }
         best.map(|i| &self.cells[i as usize])
     }
+}
+
+/// The locate index a server process holds, swapped whole when the stored map changes.
+pub struct MapIndex {
+    current: ArcSwap<CellIndex>,
+}
+
+impl MapIndex {
+    pub fn new(index: CellIndex) -> MapIndex {
+        MapIndex {
+            current: ArcSwap::from_pointee(index),
+        }
+    }
+
+    pub fn load(&self) -> Arc<CellIndex> {
+        self.current.load_full()
+    }
+
+    /// Rebuilds the index when the stored map changed (after an import here, or in another
+    /// process); answers whether it did.
+    pub async fn refresh(&self, db: &Db) -> ApiResult<bool> {
+        let known = self.current.load().version;
+        let fresh = db
+            .run(move |conn| {
+                if store::map_version(conn)? == known {
+                    return Ok(None);
+                }
+                Ok(Some(store::load_index(conn)?))
+            })
+            .await?;
+        match fresh {
+            Some(index) => {
+                log::info!(
+                    "locate index rebuilt: map version {}, {} cells",
+                    index.version,
+                    index.len()
+                );
+                self.current.store(Arc::new(index));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Looks for a changed map every `period`, on the current actix runtime.
+pub fn spawn_refresher(map: web::Data<MapIndex>, db: web::Data<Db>, period: Duration) {
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(period).await;
+            if let Err(e) = map.refresh(&db).await {
+                log::warn!("map refresh: {e}");
+            }
+        }
+    });
 }
 
 #[cfg(test)]

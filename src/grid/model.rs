@@ -1,116 +1,13 @@
-//! The grid map's rules: region codes (CJ/T 213 style), levels, and the validation of an
-//! imported map (closed, simple rings; cells that tile their community without overlap or
-//! gap). Pure: no I/O.
-//!
-//! Codes are 14 digits: 6 of the county (GB/T 2260; 440605 is Nanhai), 3 of the town or
-//! street (GB/T 10114: first digit 0 for a 街道, 1 for a 镇), 3 of the community, 2 of the
-//! cell. A region above cell level pads its code with zeros, so a region's descendants are
-//! exactly the codes that start with its prefix.
+//! The validation of an imported grid map: region codes and levels that agree, closed and
+//! simple rings, and cells that tile their community without overlap or gap (the codes
+//! themselves are `crate::region`'s). Pure: no I/O.
 
 use geo::{Area, BoundingRect, Coord, Intersects, Line, MultiPolygon, Polygon, Relate};
 use rstar::{RTree, RTreeObject, AABB};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    District,
-    Town,
-    Community,
-    Cell,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::District => "district",
-            Level::Town => "town",
-            Level::Community => "community",
-            Level::Cell => "cell",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Level> {
-        match s {
-            "district" => Some(Level::District),
-            "town" => Some(Level::Town),
-            "community" => Some(Level::Community),
-            "cell" => Some(Level::Cell),
-            _ => None,
-        }
-    }
-
-    /// How many leading digits of a code name a region of this level.
-    pub fn prefix_len(self) -> usize {
-        match self {
-            Level::District => 6,
-            Level::Town => 9,
-            Level::Community => 12,
-            Level::Cell => 14,
-        }
-    }
-
-    pub fn parent(self) -> Option<Level> {
-        match self {
-            Level::District => None,
-            Level::Town => Some(Level::District),
-            Level::Community => Some(Level::Town),
-            Level::Cell => Some(Level::Community),
-        }
-    }
-}
-
-/// The level a well-formed 14-digit code names, from where its zero padding starts.
-pub fn level_of_code(code: &str) -> Option<Level> {
-    if code.len() != 14 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let zero = |range: std::ops::Range<usize>| code[range].bytes().all(|b| b == b'0');
-    if zero(0..6) {
-        return None;
-    }
-    Some(if zero(6..14) {
-        Level::District
-    } else if zero(9..14) {
-        if zero(6..9) {
-            return None;
-        }
-        Level::Town
-    } else if zero(12..14) {
-        if zero(6..9) || zero(9..12) {
-            return None;
-        }
-        Level::Community
-    } else {
-        if zero(6..9) || zero(9..12) || zero(12..14) {
-            return None;
-        }
-        Level::Cell
-    })
-}
-
-/// The prefix every descendant of `code` shares (`4406050110` for a town...).
-pub fn scope_prefix(code: &str) -> &str {
-    match level_of_code(code) {
-        Some(level) => &code[..level.prefix_len()],
-        None => code,
-    }
-}
-
-/// The code of the region that directly contains `code`.
-pub fn parent_code(code: &str) -> Option<String> {
-    let level = level_of_code(code)?;
-    let parent = level.parent()?;
-    let keep = parent.prefix_len();
-    Some(format!("{}{}", &code[..keep], "0".repeat(14 - keep)))
-}
-
-/// The code of the ancestor (or self) of `code` at `level`.
-pub fn ancestor_at(code: &str, level: Level) -> String {
-    let keep = level.prefix_len().min(code.len());
-    format!("{}{}", &code[..keep], "0".repeat(14 - keep))
-}
+use crate::region::{Level, RegionCode};
 
 /// One region of an imported map, validated.
 #[derive(Debug, Clone)]
@@ -193,14 +90,15 @@ fn parse_feature(feature: &Value) -> Result<Region, FeatureError> {
             problems.push("missing property \"code\"".to_string());
             None
         }
-        (Some(c), declared) => match level_of_code(c) {
-            None => {
+        (Some(c), declared) => match RegionCode::parse(c) {
+            Err(_) => {
                 problems.push(format!("code {c:?} is not a 14-digit region code"));
                 None
             }
-            Some(l) => {
+            Ok(code) => {
+                let l = code.level();
                 if let Some(d) = declared {
-                    if Level::parse(&d) != Some(l) {
+                    if d.parse::<Level>().ok() != Some(l) {
                         problems.push(format!(
                             "level {d:?} does not match code {c}, which names a {}",
                             l.as_str()
@@ -215,7 +113,10 @@ fn parse_feature(feature: &Value) -> Result<Region, FeatureError> {
     if name.is_none() {
         problems.push("missing property \"name\"".to_string());
     }
-    let parent = code.as_deref().and_then(parent_code);
+    let parent = code
+        .as_deref()
+        .and_then(|c| RegionCode::parse(c).ok()?.parent())
+        .map(|p| p.to_string());
     if let (Some(declared), Some(derived)) = (props.get("parent"), &parent) {
         if !declared.is_null() && declared.as_str() != Some(derived.as_str()) {
             problems.push(format!(
@@ -479,25 +380,6 @@ mod tests {
         ];
         features.extend(cells);
         json!({"type":"FeatureCollection","features":features}).to_string()
-    }
-
-    #[test]
-    fn codes_name_their_level_and_parent() {
-        assert_eq!(level_of_code("44060500000000"), Some(Level::District));
-        assert_eq!(level_of_code("44060501100000"), Some(Level::Town));
-        assert_eq!(level_of_code("44060501100100"), Some(Level::Community));
-        assert_eq!(level_of_code("44060501100101"), Some(Level::Cell));
-        assert_eq!(level_of_code("44060500000101"), None);
-        assert_eq!(level_of_code("4406050110010"), None);
-        assert_eq!(
-            parent_code("44060501100101").as_deref(),
-            Some("44060501100100")
-        );
-        assert_eq!(
-            parent_code("44060501100000").as_deref(),
-            Some("44060500000000")
-        );
-        assert_eq!(scope_prefix("44060501100000"), "440605011");
     }
 
     #[test]

@@ -9,13 +9,14 @@ use crate::db::schema::{regions, user_cells, users};
 use crate::db::{self, Conn};
 use crate::db_run;
 use crate::grid::index::{CellEntry, CellIndex, RegionRef};
-use crate::grid::model::{ancestor_at, Level, Region};
+use crate::grid::model::Region;
+use crate::region::{Level, RegionCode};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = regions)]
 pub struct RegionRow {
     pub code: String,
-    pub level: String,
+    pub level: Level,
     pub name: String,
     pub name_en: String,
     pub parent_code: Option<String>,
@@ -34,6 +35,23 @@ pub struct MapImportSummary {
 }
 
 const MAP_VERSION_KEY: &str = "map_version";
+
+/// The columns a map import sets, on insert and on update alike.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = regions, treat_none_as_null = true)]
+struct RegionValues<'a> {
+    level: Level,
+    name: &'a str,
+    name_en: &'a str,
+    parent_code: Option<&'a str>,
+    geometry: &'a str,
+    min_lon: f64,
+    min_lat: f64,
+    max_lon: f64,
+    max_lat: f64,
+    change_seq: i64,
+    deleted_at: Option<i64>,
+}
 
 /// Replaces the stored map with `new_regions` (already validated) in one transaction.
 /// Regions missing from the new map are kept as tombstones so that handhelds learn of the
@@ -61,6 +79,20 @@ pub fn replace_map(conn: &mut Conn, new_regions: &[Region]) -> QueryResult<MapIm
         for r in new_regions {
             let geometry = r.geometry.to_string();
             let (min_lon, min_lat, max_lon, max_lat) = r.bbox();
+            let values = RegionValues {
+                level: r.level,
+                name: &r.name,
+                name_en: &r.name_en,
+                parent_code: r.parent.as_deref(),
+                geometry: &geometry,
+                min_lon,
+                min_lat,
+                max_lon,
+                max_lat,
+                change_seq: seq,
+                // A region back in the map is live again.
+                deleted_at: None,
+            };
             match existing.get(&r.code) {
                 Some((name, name_en, geom, deleted))
                     if !deleted
@@ -72,37 +104,13 @@ pub fn replace_map(conn: &mut Conn, new_regions: &[Region]) -> QueryResult<MapIm
                 }
                 Some(_) => {
                     db_run!(conn, |c| diesel::update(regions::table.find(&r.code))
-                        .set((
-                            regions::level.eq(r.level.as_str()),
-                            regions::name.eq(&r.name),
-                            regions::name_en.eq(&r.name_en),
-                            regions::parent_code.eq(&r.parent),
-                            regions::geometry.eq(&geometry),
-                            regions::min_lon.eq(min_lon),
-                            regions::min_lat.eq(min_lat),
-                            regions::max_lon.eq(max_lon),
-                            regions::max_lat.eq(max_lat),
-                            regions::change_seq.eq(seq),
-                            regions::deleted_at.eq(None::<i64>),
-                        ))
+                        .set(&values)
                         .execute(c))?;
                     summary.updated += 1;
                 }
                 None => {
                     db_run!(conn, |c| diesel::insert_into(regions::table)
-                        .values((
-                            regions::code.eq(&r.code),
-                            regions::level.eq(r.level.as_str()),
-                            regions::name.eq(&r.name),
-                            regions::name_en.eq(&r.name_en),
-                            regions::parent_code.eq(&r.parent),
-                            regions::geometry.eq(&geometry),
-                            regions::min_lon.eq(min_lon),
-                            regions::min_lat.eq(min_lat),
-                            regions::max_lon.eq(max_lon),
-                            regions::max_lat.eq(max_lat),
-                            regions::change_seq.eq(seq),
-                        ))
+                        .values((regions::code.eq(&r.code), &values))
                         .execute(c))?;
                     summary.inserted += 1;
                 }
@@ -163,7 +171,7 @@ pub type BBox = (f64, f64, f64, f64);
 pub fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, BBox)>> {
     let rows: Vec<(String, f64, f64, f64, f64)> = db_run!(conn, |c| regions::table
         .filter(regions::deleted_at.is_null())
-        .filter(regions::level.eq("cell"))
+        .filter(regions::level.eq(Level::Cell))
         .order(regions::code)
         .select((
             regions::code,
@@ -196,16 +204,26 @@ pub fn load_index(conn: &mut Conn) -> QueryResult<CellIndex> {
         .iter()
         .map(|r| (r.code.as_str(), r.name.as_str()))
         .collect();
-    let reference = |code: String| RegionRef {
-        name: names
-            .get(code.as_str())
-            .copied()
-            .unwrap_or_default()
-            .to_string(),
-        code,
+    let reference = |cell: &RegionCode, level: Level| {
+        let code = cell
+            .ancestor(level)
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        RegionRef {
+            name: names
+                .get(code.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            code,
+        }
     };
     let mut entries = Vec::new();
-    for row in rows.iter().filter(|r| r.level == "cell") {
+    for row in rows.iter().filter(|r| r.level == Level::Cell) {
+        let Ok(code) = RegionCode::parse(&row.code) else {
+            log::error!("stored cell code {:?} is malformed; skipped", row.code);
+            continue;
+        };
         let Ok(shape) = shape_of(&row.geometry) else {
             log::error!(
                 "stored geometry of cell {} does not parse; skipped",
@@ -218,9 +236,9 @@ pub fn load_index(conn: &mut Conn) -> QueryResult<CellIndex> {
                 code: row.code.clone(),
                 name: row.name.clone(),
             },
-            community: reference(ancestor_at(&row.code, Level::Community)),
-            town: reference(ancestor_at(&row.code, Level::Town)),
-            district: reference(ancestor_at(&row.code, Level::District)),
+            community: reference(&code, Level::Community),
+            town: reference(&code, Level::Town),
+            district: reference(&code, Level::District),
             shape,
         });
     }
@@ -248,7 +266,7 @@ pub fn cells_page(
     let after = after.unwrap_or("").to_string();
     db_run!(conn, |c| regions::table
         .filter(regions::deleted_at.is_null())
-        .filter(regions::level.eq("cell"))
+        .filter(regions::level.eq(Level::Cell))
         .filter(regions::code.like(&pattern))
         .filter(regions::code.gt(&after))
         .order(regions::code)

@@ -10,11 +10,10 @@ use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
 
-use crate::db::schema::{photos, report_photos};
+use crate::db::schema::photos;
 use crate::db::Conn;
 use crate::db_run;
 use crate::photos::model::PhotoFormat;
-use crate::reports::model::PhotoFacts;
 
 #[derive(Clone, Debug)]
 pub struct PhotoFiles {
@@ -83,7 +82,7 @@ impl PhotoFiles {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = photos)]
 pub struct PhotoRow {
     pub sha256: String,
@@ -110,52 +109,8 @@ pub fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
 /// Inserts the row unless the photo is known; answers whether it was new.
 pub fn insert(conn: &mut Conn, row: &PhotoRow) -> QueryResult<bool> {
     let n = db_run!(conn, |c| diesel::insert_into(photos::table)
-        .values((
-            photos::sha256.eq(&row.sha256),
-            photos::uploader_id.eq(row.uploader_id),
-            photos::content_type.eq(&row.content_type),
-            photos::bytes.eq(row.bytes),
-            photos::width.eq(row.width),
-            photos::height.eq(row.height),
-            photos::exif_taken_at.eq(row.exif_taken_at),
-            photos::exif_lon.eq(row.exif_lon),
-            photos::exif_lat.eq(row.exif_lat),
-            photos::received_at.eq(row.received_at),
-        ))
+        .values(row)
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(n == 1)
-}
-
-/// The facts of those of `shas` that have arrived.
-pub fn arrived(
-    conn: &mut Conn,
-    shas: &[String],
-) -> QueryResult<std::collections::HashMap<String, PhotoFacts>> {
-    if shas.is_empty() {
-        return Ok(Default::default());
-    }
-    type Row = (String, Option<i64>, Option<f64>, Option<f64>);
-    let rows: Vec<Row> = db_run!(conn, |c| photos::table
-        .filter(photos::sha256.eq_any(shas))
-        .select((
-            photos::sha256,
-            photos::exif_taken_at,
-            photos::exif_lon,
-            photos::exif_lat
-        ))
-        .load(c))?;
-    Ok(rows
-        .into_iter()
-        .map(|(sha, taken_at, lon, lat)| (sha, PhotoFacts { taken_at, lon, lat }))
-        .collect())
-}
-
-/// The reports that name a photo.
-pub fn reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<Vec<String>> {
-    db_run!(conn, |c| report_photos::table
-        .filter(report_photos::sha256.eq(sha))
-        .select(report_photos::report_id)
-        .distinct()
-        .load(c))
 }

@@ -7,10 +7,13 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::db::cached::Sql;
-use crate::db::schema::{case_reports, report_photos, reports, users};
+use crate::db::schema::{case_reports, photos, report_photos, reports, users};
 use crate::db::Conn;
 use crate::db_run;
-use crate::reports::model::{self, FlagInputs, FlagState, LicenceSeen, Report, StoredItem};
+use crate::grid::index::Placement;
+use crate::reports::model::{
+    self, FlagInputs, FlagState, LicenceSeen, PhotoFacts, Report, StoredItem,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reports)]
@@ -63,15 +66,6 @@ pub fn find(conn: &mut Conn, id: &str) -> QueryResult<Option<ReportRow>> {
         .optional())
 }
 
-/// Where a report lies, from the locate index (all None outside the map).
-#[derive(Debug, Clone, Default)]
-pub struct Placement {
-    pub cell: Option<String>,
-    pub community: Option<String>,
-    pub town: Option<String>,
-    pub district: Option<String>,
-}
-
 /// A report as it is about to be stored.
 pub struct NewReport<'a> {
     pub report: &'a Report,
@@ -92,12 +86,15 @@ macro_rules! report_insert {
          lat, accuracy_m, reported_crs, cell_code, community_code, town_code, district_code, \
          place_kind, place_name, place_address, enterprise_uscc, checklist_version, items, \
          failed_count, licenses_seen, license_checks, note, flags, answer) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO NOTHING"
     };
 }
 
 /// Inserts a new report with its photo references; the caller holds the transaction.
-pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
+/// Answers false, having written nothing, when a report with this id is stored already (a
+/// retry, or an identical request that won a race).
+pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<bool> {
     let NewReport {
         report,
         inspector,
@@ -110,7 +107,7 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
     } = *new;
     let json = |v: Result<String, serde_json::Error>| v.expect("stored JSON serialises");
     let row = |text: &'static str| {
-        Sql::<()>::new(text)
+        Sql::<diesel::sql_types::BigInt>::new(text)
             .bind(report.id.as_str())
             .bind(inspector)
             .bind(body_sha256)
@@ -119,10 +116,7 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
             .bind(report.lon)
             .bind(report.lat)
             .bind(report.accuracy_m)
-            .bind(match report.crs {
-                crate::grid::coords::Crs::Wgs84 => "wgs84",
-                crate::grid::coords::Crs::Gcj02 => "gcj02",
-            })
+            .bind(report.crs.as_str())
             .bind(at.cell.clone())
             .bind(at.community.clone())
             .bind(at.town.clone())
@@ -149,20 +143,24 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
                 .iter()
                 .map(|(sha, item)| json!({"sha256": sha, "item_code": item}))
                 .collect();
-            row(concat!(
+            let inserted: i64 = row(concat!(
                 "WITH r AS (",
                 report_insert!(),
-                " RETURNING id) INSERT INTO report_photos (report_id, sha256, item_code) \
+                " RETURNING id), p AS (INSERT INTO report_photos (report_id, sha256, item_code) \
                  SELECT r.id, p.sha256, p.item_code FROM r, \
-                 json_to_recordset(?::json) AS p(sha256 text, item_code text)"
+                 json_to_recordset(?::json) AS p(sha256 text, item_code text)) \
+                 SELECT COUNT(*) FROM r"
             ))
             .bind(Value::Array(rows).to_string())
-            .execute(&mut **c)?;
+            .get_result(&mut **c)?;
+            Ok(inserted == 1)
         }
         // In-process: a prepared single-row INSERT per photo (a multi-row INSERT's text
         // changes with its row count, and reports name only a few photos).
         Conn::Sqlite(c) => {
-            row(report_insert!()).execute(&mut **c)?;
+            if row(report_insert!()).execute(&mut **c)? == 0 {
+                return Ok(false);
+            }
             for (sha, item) in &photos {
                 diesel::insert_into(report_photos::table)
                     .values((
@@ -172,9 +170,9 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<()> {
                     ))
                     .execute(&mut **c)?;
             }
+            Ok(true)
         }
     }
-    Ok(())
 }
 
 /// The photos a report names at report level.
@@ -216,6 +214,21 @@ pub fn cells_once<'a>(
     })
 }
 
+/// Settles the flags of every report waiting for a photo that has just arrived, reading
+/// each inspector's cells once; answers how many reports it looked at.
+pub fn settle_reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<usize> {
+    let mut cells = HashMap::new();
+    let mut settled = 0;
+    for id in reports_naming(conn, sha)? {
+        if let Some(report) = find(conn, &id)? {
+            let assigned = cells_once(conn, &mut cells, report.inspector_id)?;
+            settle_flags(conn, &report, assigned)?;
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
 /// Recomputes a stored report's flags from the photos that have arrived, stores them if
 /// they changed, and answers them with the photos still missing (and the report-level
 /// photos it had to read anyway, so that a view does not read them again). `assigned` is
@@ -230,7 +243,7 @@ pub fn settle_flags(conn: &mut Conn, row: &ReportRow, assigned: &[String]) -> Qu
         .collect();
     named.sort();
     named.dedup();
-    let arrived = crate::photos::store::arrived(conn, &named)?;
+    let arrived = arrived(conn, &named)?;
     let state = model::flags(
         &FlagInputs {
             captured_at: row.captured_at,
@@ -346,4 +359,38 @@ pub fn user_id(conn: &mut Conn, username: &str) -> QueryResult<Option<i64>> {
 /// The answer of a stored report, as first given.
 pub fn stored_answer(row: &ReportRow) -> Value {
     serde_json::from_str(&row.answer).unwrap_or_else(|_| json!({"id": row.id}))
+}
+
+/// The facts of those of `shas` that have arrived (the photos' own table, read here so that
+/// reports need nothing of the photo store).
+pub fn arrived(
+    conn: &mut Conn,
+    shas: &[String],
+) -> QueryResult<std::collections::HashMap<String, PhotoFacts>> {
+    if shas.is_empty() {
+        return Ok(Default::default());
+    }
+    type Row = (String, Option<i64>, Option<f64>, Option<f64>);
+    let rows: Vec<Row> = db_run!(conn, |c| photos::table
+        .filter(photos::sha256.eq_any(shas))
+        .select((
+            photos::sha256,
+            photos::exif_taken_at,
+            photos::exif_lon,
+            photos::exif_lat
+        ))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(sha, taken_at, lon, lat)| (sha, PhotoFacts { taken_at, lon, lat }))
+        .collect())
+}
+
+/// The reports that name a photo.
+pub fn reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<Vec<String>> {
+    db_run!(conn, |c| report_photos::table
+        .filter(report_photos::sha256.eq(sha))
+        .select(report_photos::report_id)
+        .distinct()
+        .load(c))
 }

@@ -6,33 +6,20 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header::ACCEPT;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::clock::{self, rfc3339};
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::db::Db;
+use crate::grid::index::MapIndex;
 use crate::stats::model::{self, Coverage, DepartmentStats, Refusal, Window};
 use crate::stats::store;
-use crate::AppState;
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(departments, cells),
-    components(schemas(DepartmentReport, DepartmentStats, RegionName)),
-    tags((name = "stats", description = "Performance of departments and hot spots of the grid, counted from the case timeline; JSON, GeoJSON or CSV (`Accept: text/csv`). Formulas: docs/statistics.md"))
-)]
-pub struct StatsApi;
-
-/// Registers the statistics routes under /api/v1.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::endpoint;
-    cfg.service(endpoint("/stats/departments").route(web::get().to(departments)))
-        .service(endpoint("/stats/cells").route(web::get().to(cells)));
-}
+use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::web::geo::{self, FeatureId};
+use crate::web::negotiate::{csv_answer, Accept, Format};
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
@@ -88,41 +75,11 @@ pub struct DepartmentReport {
     pub departments: Vec<DepartmentStats>,
 }
 
-fn region_name(state: &AppState, coverage: &Coverage) -> Option<RegionName> {
+fn region_name(map: &MapIndex, coverage: &Coverage) -> Option<RegionName> {
     coverage.code().map(|code| RegionName {
         code: code.to_string(),
-        name: state
-            .cells
-            .load()
-            .region_name(code)
-            .unwrap_or_default()
-            .to_string(),
+        name: map.load().region_name(code).unwrap_or_default().to_string(),
     })
-}
-
-fn accepts_csv(req: &HttpRequest) -> bool {
-    model::wants_csv(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()))
-}
-
-/// A CSV answer: UTF-8 with a byte-order mark, a header row, then `rows`. Without the
-/// mark Excel, which district offices open these in, reads the file in the local code page
-/// and garbles every Chinese name.
-fn csv_answer(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> ApiResult<HttpResponse> {
-    let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-        let mut out = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
-        out.write_record(header)?;
-        for row in rows {
-            out.write_record(&row)?;
-        }
-        Ok(out.into_inner()?)
-    };
-    let body = write().map_err(|e| {
-        log::error!("writing CSV: {e}");
-        ApiError::internal()
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .body(body))
 }
 
 /// How each department performed on the cases dispatched to it within a window.
@@ -141,17 +98,18 @@ fn csv_answer(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> ApiRe
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn departments(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    map: web::Data<MapIndex>,
     who: Principal,
-    req: HttpRequest,
+    accept: Accept,
     query: web::Query<DepartmentsQuery>,
 ) -> ApiResult<HttpResponse> {
     let coverage = model::coverage(&who, query.region.as_deref())?;
     let now = clock::now();
     let window = Window::parse(query.from.as_deref(), query.to.as_deref(), now)?;
-    let region = region_name(&state, &coverage);
-    let departments = state
-        .db(move |conn| {
+    let region = region_name(&map, &coverage);
+    let departments = db
+        .run(move |conn| {
             let names = crate::checklist::store::all_departments(conn)?
                 .into_iter()
                 .map(|d| (d.code, d.name_zh))
@@ -160,7 +118,7 @@ pub async fn departments(
             Ok(model::department_report(names, counts))
         })
         .await?;
-    if accepts_csv(&req) {
+    if accept.choose(&[Format::Json, Format::Csv]) == Format::Csv {
         return csv_answer(
             &model::DEPARTMENT_CSV_HEADER,
             departments.iter().map(model::department_row),
@@ -192,16 +150,17 @@ pub async fn departments(
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn cells(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    map: web::Data<MapIndex>,
     who: Principal,
-    req: HttpRequest,
+    accept: Accept,
     query: web::Query<CellsQuery>,
 ) -> ApiResult<HttpResponse> {
     let coverage = model::coverage(&who, query.region.as_deref())?;
     let window = Window::parse(query.from.as_deref(), query.to.as_deref(), clock::now())?;
-    let region = region_name(&state, &coverage);
-    let (report, geometries) = state
-        .db(move |conn| {
+    let region = region_name(&map, &coverage);
+    let (report, geometries) = db
+        .run(move |conn| {
             let rows =
                 crate::grid::store::cells_page(conn, &coverage.cell_prefix(), None, i64::MAX)?;
             let counts = store::cell_category_counts(conn, &coverage, window)?;
@@ -214,7 +173,7 @@ pub async fn cells(
             Ok((model::cell_report(cells, counts), geometries))
         })
         .await?;
-    if accepts_csv(&req) {
+    if accept.choose(&[Format::GeoJson, Format::Csv]) == Format::Csv {
         let rows = report.iter().flat_map(|cell| {
             cell.by_category.iter().map(|(category, n)| {
                 vec![
@@ -227,23 +186,19 @@ pub async fn cells(
         });
         return csv_answer(&model::CELL_CSV_HEADER, rows);
     }
-    let features: Vec<Value> = report
+    let features = report
         .into_iter()
         .map(|cell| {
-            let geometry = geometries
-                .get(&cell.code)
-                .and_then(|g| serde_json::from_str::<Value>(g).ok())
-                .unwrap_or(Value::Null);
-            json!({"type": "Feature", "id": cell.code, "geometry": geometry, "properties": cell})
+            let geometry = geometries.get(&cell.code).map_or("", String::as_str);
+            geo::stored_shape(FeatureId::Text(cell.code.clone()), geometry, &cell)
         })
         .collect();
-    Ok(HttpResponse::Ok()
-        .content_type("application/geo+json")
-        .json(json!({
-            "type": "FeatureCollection",
-            "features": features,
-            "from": rfc3339(window.from),
-            "to": rfc3339(window.to),
-            "region": region,
-        })))
+    Ok(geo::collection_with(
+        features,
+        [
+            ("from", json!(rfc3339(window.from))),
+            ("to", json!(rfc3339(window.to))),
+            ("region", json!(region)),
+        ],
+    ))
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{Principal, Role};
-use crate::cases::scope::Area;
+use crate::region::RegionCode;
 
 /// Microseconds in an hour.
 const HOUR_US: i64 = 3_600_000_000;
@@ -73,7 +73,7 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Coverage {
     Everywhere,
-    Area(Area),
+    Area(RegionCode),
 }
 
 impl Coverage {
@@ -81,14 +81,14 @@ impl Coverage {
     pub fn cell_prefix(&self) -> String {
         match self {
             Coverage::Everywhere => String::new(),
-            Coverage::Area(area) => crate::grid::model::scope_prefix(&area.code).to_string(),
+            Coverage::Area(area) => area.prefix().to_string(),
         }
     }
 
     pub fn code(&self) -> Option<&str> {
         match self {
             Coverage::Everywhere => None,
-            Coverage::Area(area) => Some(&area.code),
+            Coverage::Area(area) => Some(area.as_str()),
         }
     }
 }
@@ -104,9 +104,9 @@ pub fn coverage(who: &Principal, region: Option<&str>) -> Result<Coverage, Refus
     }
     match region {
         Some(code) => {
-            let area = Area::of(code).ok_or_else(|| Refusal::BadParameter {
+            let area = RegionCode::parse(code).map_err(|e| Refusal::BadParameter {
                 parameter: "region",
-                message: format!("region {code:?} is not a 14-digit region code"),
+                message: e.to_string(),
             })?;
             if !who.may_see(code) {
                 return Err(Refusal::Forbidden(format!(
@@ -117,9 +117,8 @@ pub fn coverage(who: &Principal, region: Option<&str>) -> Result<Coverage, Refus
         }
         None if who.role == Role::Admin => Ok(Coverage::Everywhere),
         None => who
-            .region_code
-            .as_deref()
-            .and_then(Area::of)
+            .region
+            .clone()
             .map(Coverage::Area)
             .ok_or_else(|| Refusal::Forbidden("your account names no region".into())),
     }
@@ -308,13 +307,6 @@ pub fn department_row(s: &DepartmentStats) -> Vec<String> {
 pub const CELL_CSV_HEADER: [&str; 4] = ["cell", "name", "category", "cases"];
 
 /// Whether an `Accept` header asks for CSV.
-pub fn wants_csv(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| {
-        a.split(',')
-            .any(|part| part.split(';').next().unwrap_or("").trim() == "text/csv")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,7 +319,7 @@ mod tests {
             username: "u".into(),
             display_name: "u".into(),
             role,
-            region_code: region.map(Into::into),
+            region: region.map(|r| RegionCode::parse(r).unwrap()),
             department: None,
             cells: Vec::new(),
             token_hash: String::new(),
@@ -492,16 +484,5 @@ mod tests {
         assert_eq!(cells[0].total, 3);
         assert_eq!(cells[0].by_category["fire_safety"], 2);
         assert_eq!((cells[1].total, cells[1].by_category.len()), (0, 0));
-    }
-
-    #[test]
-    fn csv_is_asked_for_by_media_type() {
-        assert!(wants_csv(Some("text/csv")));
-        assert!(wants_csv(Some(
-            "application/json;q=0.5, text/csv; charset=utf-8"
-        )));
-        assert!(!wants_csv(Some("application/json")));
-        assert!(!wants_csv(Some("text/csv-schema")));
-        assert!(!wants_csv(None));
     }
 }

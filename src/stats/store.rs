@@ -15,10 +15,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
 use diesel::sqlite::Sqlite;
 
+use crate::cases::store::area_column;
 use crate::db::cached::{Bind, Sql};
 use crate::db::Conn;
 use crate::db_run;
-use crate::grid::model::Level;
 use crate::stats::model::{Coverage, DepartmentCounts, Window};
 
 /// Runs `sql` (placeholders written `?`) with `binds` on either backend, reading rows by
@@ -36,18 +36,13 @@ where
 
 /// The condition that keeps the cases (alias `c`) of the coverage, with its binds: one
 /// equality on the case's code at the area's level, which the region indexes serve.
-fn area_condition(coverage: &Coverage) -> (&'static str, Vec<Bind>) {
+fn area_condition(coverage: &Coverage) -> (String, Vec<Bind>) {
     match coverage {
-        Coverage::Everywhere => ("", Vec::new()),
-        Coverage::Area(area) => {
-            let column = match area.level {
-                Level::District => " AND c.district_code = ?",
-                Level::Town => " AND c.town_code = ?",
-                Level::Community => " AND c.community_code = ?",
-                Level::Cell => " AND c.cell_code = ?",
-            };
-            (column, vec![Bind::Text(area.code.clone())])
-        }
+        Coverage::Everywhere => (String::new(), Vec::new()),
+        Coverage::Area(area) => (
+            format!(" AND c.{} = ?", area_column(area.level())),
+            vec![Bind::Text(area.to_string())],
+        ),
     }
 }
 
@@ -177,7 +172,7 @@ pub fn department_counts(
         binds
     };
     let mut out: HashMap<String, DepartmentCounts> = HashMap::new();
-    let cohort: Vec<CohortRow> = run(conn, &cohort_sql(area), &with_window(area_binds.clone()))?;
+    let cohort: Vec<CohortRow> = run(conn, &cohort_sql(&area), &with_window(area_binds.clone()))?;
     for r in cohort {
         let entry = out.entry(r.department).or_default();
         entry.received = r.received;
@@ -185,7 +180,7 @@ pub fn department_counts(
         entry.closed_on_time = r.closed_on_time;
         entry.median_close_us = r.median_us;
     }
-    let events: Vec<EventRow> = run(conn, &events_sql(area), &with_window(area_binds.clone()))?;
+    let events: Vec<EventRow> = run(conn, &events_sql(&area), &with_window(area_binds.clone()))?;
     for r in events {
         let entry = out.entry(r.department).or_default();
         entry.reopened = r.reopened;
@@ -194,7 +189,7 @@ pub fn department_counts(
     }
     let mut binds = vec![Bind::I64(now)];
     binds.extend(area_binds);
-    let overdue: Vec<OverdueRow> = run(conn, &overdue_sql(area), &binds)?;
+    let overdue: Vec<OverdueRow> = run(conn, &overdue_sql(&area), &binds)?;
     for r in overdue {
         out.entry(r.department).or_default().open_overdue = r.open_overdue;
     }
@@ -231,7 +226,7 @@ pub fn cell_category_counts(
     let (area, area_binds) = area_condition(coverage);
     let mut binds = vec![Bind::I64(window.from), Bind::I64(window.to)];
     binds.extend(area_binds);
-    let rows: Vec<CellCategoryRow> = run(conn, &cells_sql(area), &binds)?;
+    let rows: Vec<CellCategoryRow> = run(conn, &cells_sql(&area), &binds)?;
     Ok(rows
         .into_iter()
         .map(|r| (r.cell, r.category, r.cases))
@@ -240,31 +235,10 @@ pub fn cell_category_counts(
 
 #[cfg(test)]
 mod tests {
-    use diesel::SqliteConnection;
-
     use super::*;
-    use crate::cases::scope::Area;
     use crate::db;
-
-    #[derive(QueryableByName)]
-    struct PlanLine {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
-
-    fn plan(c: &mut SqliteConnection, sql: &str) -> String {
-        let mut explain =
-            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).into_boxed::<Sqlite>();
-        for _ in 0..sql.matches('?').count() {
-            explain = explain.bind::<Nullable<Text>, _>(None::<String>);
-        }
-        let lines: Vec<PlanLine> = explain.load(c).expect("explain");
-        lines
-            .into_iter()
-            .map(|l| l.detail)
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
+    use crate::db::testing::{plan, TestDb};
+    use crate::region::RegionCode;
 
     /// The statistics stay fast with 100,000 cases because no query reads a whole table:
     /// each starts from a range of an index (the dispatches, verifications, ... of the
@@ -272,21 +246,15 @@ mod tests {
     /// primary key. `statistics_of_100000_cases` below times them on such a database.
     #[test]
     fn no_statistic_scans_a_whole_table_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.sqlite").display().to_string();
-        let pool = db::Pool::open(&path, 1).unwrap();
-        pool.migrate().unwrap();
-        let mut conn = pool.get().unwrap();
-        let Conn::Sqlite(c) = &mut conn else {
-            unreachable!("a SQLite path")
-        };
-        let town = Coverage::Area(Area::of("44060501100000").unwrap());
+        let db = TestDb::sqlite();
+        let c = &mut *db.sqlite_conn();
+        let town = Coverage::Area(RegionCode::parse("44060501100000").unwrap());
         let (area, _) = area_condition(&town);
         for sql in [
-            cohort_sql(area),
-            events_sql(area),
-            overdue_sql(area),
-            cells_sql(area),
+            cohort_sql(&area),
+            events_sql(&area),
+            overdue_sql(&area),
+            cells_sql(&area),
         ] {
             let p = plan(c, &sql);
             for step in p.split("; ") {
@@ -300,7 +268,7 @@ mod tests {
             }
         }
         // The timeline is entered by action and window, never walked case by case.
-        for sql in [cohort_sql(area), events_sql(area)] {
+        for sql in [cohort_sql(&area), events_sql(&area)] {
             let p = plan(c, &sql);
             assert!(
                 p.contains(
@@ -389,8 +357,8 @@ mod tests {
             fill(&mut conn, 100_000, end);
             eprintln!("{:?}: filled in {:?}", conn.backend(), started.elapsed());
             let day = 24 * 3_600_000_000;
-            let town = Coverage::Area(Area::of("44060501100000").unwrap());
-            let community = Coverage::Area(Area::of("44060501100100").unwrap());
+            let town = Coverage::Area(RegionCode::parse("44060501100000").unwrap());
+            let community = Coverage::Area(RegionCode::parse("44060501100100").unwrap());
             for (what, coverage) in [
                 ("everywhere", &Coverage::Everywhere),
                 ("a town", &town),
@@ -408,9 +376,9 @@ mod tests {
                     let (area, binds) = area_condition(coverage);
                     let mut parts = Vec::new();
                     for (name, sql, windowed) in [
-                        ("cohort", cohort_sql(area), true),
-                        ("events", events_sql(area), true),
-                        ("overdue", overdue_sql(area), false),
+                        ("cohort", cohort_sql(&area), true),
+                        ("events", events_sql(&area), true),
+                        ("overdue", overdue_sql(&area), false),
                     ] {
                         let mut all = match windowed {
                             true => vec![Bind::I64(window.from), Bind::I64(window.to)],

@@ -143,16 +143,23 @@ fn logout_revokes_the_token(b: Backend) {
 }
 
 fn expired_tokens_are_refused(b: Backend) {
-    let Some(app) = TestApp::spawn_with(b, |c| c.token_ttl_hours = 0) else {
+    let Some(app) = TestApp::builder(b)
+        .without_demo()
+        .user("insp-lin", "inspector")
+        .configure(|c| c.token_ttl_hours = 0)
+        .spawn()
+    else {
         return;
     };
-    let token = app.login("insp-denghu-01");
+    let token = app.login("insp-lin");
     let (status, body) = app.get("/api/v1/auth/me", &token);
     assert_eq!(status, 401, "{body}");
 }
 
 fn every_protected_endpoint_needs_a_token(b: Backend) {
-    let Some(app) = TestApp::spawn(b) else { return };
+    let Some(app) = TestApp::builder(b).without_demo().spawn() else {
+        return;
+    };
     for path in [
         "/api/v1/auth/me",
         "/api/v1/checklist",
@@ -177,8 +184,14 @@ fn every_protected_endpoint_needs_a_token(b: Backend) {
 
 fn tokens_are_stored_only_as_hashes(b: Backend) {
     use diesel::prelude::*;
-    let Some(app) = TestApp::spawn(b) else { return };
-    let token = app.login("admin");
+    let Some(app) = TestApp::builder(b)
+        .without_demo()
+        .user("admin-zhao", "admin")
+        .spawn()
+    else {
+        return;
+    };
+    let token = app.login("admin-zhao");
     let pool = gridpatrol::db::Pool::open(&app.database_url, 1).unwrap();
     let mut conn = pool.get().unwrap();
     let stored: Vec<String> = gridpatrol::db_run!(&mut conn, |c| {

@@ -1365,7 +1365,7 @@ fn database(app: &TestApp) -> gridpatrol::db::Pool {
 
 fn run_once(pool: &gridpatrol::db::Pool, now: i64, grace_us: i64) -> (usize, usize) {
     let mut conn = pool.get().unwrap();
-    gridpatrol::cases::timers::run_once(&mut conn, now, grace_us).expect("sweep")
+    gridpatrol::cases::sweep::run_once(&mut conn, now, grace_us).expect("sweep")
 }
 
 /// The sweep walks each status and tier by (due_at, id), 100 cases a batch: a backlog with

@@ -1,6 +1,7 @@
 //! Starts the real server on port 0 with a fresh database of its own (a temporary SQLite
-//! file, or a new PostgreSQL database when GRIDPATROL_TEST_PG_URL is set), loaded with
-//! the demo district, and talks to it over HTTP.
+//! file, or a new PostgreSQL database when GRIDPATROL_TEST_PG_URL is set), with the demo
+//! district or without it and with users of any role, and talks to it over HTTP:
+//! `TestApp::builder(backend).without_demo().user("admin-test", "admin").spawn()`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -89,14 +90,85 @@ pub fn fresh_pg_database(admin_url: &str) -> (String, String) {
     (format!("{base}/{name}{query}"), name)
 }
 
+/// What a test asks of its server before it starts.
+pub struct Builder {
+    backend: Backend,
+    demo: bool,
+    users: Vec<Value>,
+    adjust: Vec<Adjustment>,
+}
+
+/// A change to a setting of the server under test.
+type Adjustment = Box<dyn FnOnce(&mut ServeConfig)>;
+
+#[allow(dead_code)] // each suite uses what it needs
+impl Builder {
+    /// An empty district: the schema only, no map, checklist, users or enterprises.
+    pub fn without_demo(mut self) -> Builder {
+        self.demo = false;
+        self
+    }
+
+    /// A user of `role` (`inspector`, `dispatcher`, `handler`, `supervisor`, `admin`) with
+    /// the password of that role's demo users; without a region or cells.
+    pub fn user(self, username: &str, role: &str) -> Builder {
+        self.user_in(username, role, None, None, &[])
+    }
+
+    /// A user of `role` with a region, a department and cells (which must exist).
+    pub fn user_in(
+        mut self,
+        username: &str,
+        role: &str,
+        region: Option<&str>,
+        department: Option<&str>,
+        cells: &[&str],
+    ) -> Builder {
+        self.users.push(serde_json::json!({
+            "username": username, "password": password_of_role(role),
+            "display_name": username, "role": role, "region": region,
+            "department": department, "cells": cells,
+        }));
+        self
+    }
+
+    /// Changes a setting of the server.
+    pub fn configure(mut self, adjust: impl FnOnce(&mut ServeConfig) + 'static) -> Builder {
+        self.adjust.push(Box::new(adjust));
+        self
+    }
+
+    /// Starts the server; None when PostgreSQL is asked for but not configured.
+    pub fn spawn(self) -> Option<TestApp> {
+        TestApp::start(self)
+    }
+}
+
 impl TestApp {
+    pub fn builder(backend: Backend) -> Builder {
+        Builder {
+            backend,
+            demo: true,
+            users: Vec::new(),
+            adjust: Vec::new(),
+        }
+    }
+
     /// A server on `backend` with the demo district; None when PostgreSQL is asked for but
     /// not configured.
     pub fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, |_| {})
+        Self::builder(backend).spawn()
     }
 
-    pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut ServeConfig)) -> Option<TestApp> {
+    pub fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ServeConfig) + 'static,
+    ) -> Option<TestApp> {
+        Self::builder(backend).configure(adjust).spawn()
+    }
+
+    fn start(builder: Builder) -> Option<TestApp> {
+        let backend = builder.backend;
         let _ = env_logger::builder().is_test(true).try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg) = match backend {
@@ -111,8 +183,22 @@ impl TestApp {
             }
         };
         let mut config = default_config(database_url.clone(), dir.path().join("data"));
-        adjust(&mut config);
+        config.demo = builder.demo;
+        for adjust in builder.adjust {
+            adjust(&mut config);
+        }
         let state = gridpatrol::prepare(&config).expect("prepare the app");
+        if !builder.users.is_empty() {
+            let file: gridpatrol::auth::store::UserFile =
+                serde_json::from_value(serde_json::json!({"users": builder.users})).unwrap();
+            let hashes: Vec<String> = file
+                .users
+                .iter()
+                .map(|u| gridpatrol::auth::password::hash_password(&u.password, 64))
+                .collect();
+            let mut conn = state.db.pool().get().unwrap();
+            gridpatrol::auth::store::upsert_users(&mut conn, &file, &hashes).expect("add users");
+        }
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
         let workers = config.workers;
@@ -216,12 +302,23 @@ pub fn read(response: Response) -> (u16, Value) {
     (status, body)
 }
 
+/// The password of a demo user, which follows the role its username begins with.
 pub fn demo_password(username: &str) -> &'static str {
     match username.split('-').next() {
-        Some("insp") => "Patrol#2026",
-        Some("disp") => "Dispatch#2026",
-        Some("hdl") => "Handle#2026",
-        Some("sup") => "Supervise#2026",
+        Some("insp") => password_of_role("inspector"),
+        Some("disp") => password_of_role("dispatcher"),
+        Some("hdl") => password_of_role("handler"),
+        Some("sup") => password_of_role("supervisor"),
+        _ => password_of_role("admin"),
+    }
+}
+
+pub fn password_of_role(role: &str) -> &'static str {
+    match role {
+        "inspector" => "Patrol#2026",
+        "dispatcher" => "Dispatch#2026",
+        "handler" => "Handle#2026",
+        "supervisor" => "Supervise#2026",
         _ => "Admin#2026",
     }
 }

@@ -5,14 +5,17 @@ use crate::harness::{Backend, TestApp};
 
 #[test]
 fn served_document_matches_the_snapshot() {
-    let app = TestApp::spawn(Backend::Sqlite).unwrap();
+    let app = TestApp::builder(Backend::Sqlite)
+        .without_demo()
+        .spawn()
+        .unwrap();
     let (status, served) = app.send(app.client.get(app.url("/api/v1/openapi.json")));
     assert_eq!(status, 200);
     assert_eq!(
         served["openapi"].as_str().unwrap().chars().next(),
         Some('3')
     );
-    let generated = gridpatrol::openapi::json();
+    let generated = gridpatrol::startup::openapi_json();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
     if std::env::var("GRIDPATROL_UPDATE_SNAPSHOTS").is_ok() {
         std::fs::write(path, &generated).unwrap();

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use gridpatrol::auth::Role;
 use gridpatrol::cases::model::{self as rules, Action, ActionRequest, Actor};
 use gridpatrol::cases::store::{self as case_store, CaseRow, CaseSeed, Step};
 use gridpatrol::checklist::model::Tier;
@@ -230,7 +229,7 @@ fn department_numbers_follow_the_actions(b: Backend) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let pool = Pool::open(&app.database_url, 2).unwrap();
-    gridpatrol::cases::timers::run_once(
+    gridpatrol::cases::sweep::run_once(
         &mut pool.get().unwrap(),
         gridpatrol::clock::now(),
         24 * HOUR,
@@ -355,8 +354,11 @@ impl History {
             .unwrap_or_else(|| panic!("no user {username}"));
         let actor = Actor::User {
             id: user.id,
-            role: Role::parse(&user.role).unwrap(),
-            region_code: user.region_code,
+            role: user.role,
+            region: user
+                .region_code
+                .as_deref()
+                .map(|r| gridpatrol::region::RegionCode::parse(r).unwrap()),
             department: user.department_code,
             cells: gridpatrol::auth::store::cells_of(conn, user.id).unwrap(),
         };
@@ -1148,7 +1150,7 @@ fn the_demo_cases_fill_every_status(b: Backend) {
 /// Both endpoints are in the OpenAPI document, with their CSV form and every formula.
 #[test]
 fn the_openapi_document_describes_the_statistics() {
-    let doc: Value = serde_json::from_str(&gridpatrol::openapi::json()).unwrap();
+    let doc: Value = serde_json::from_str(&gridpatrol::startup::openapi_json()).unwrap();
     for path in ["/api/v1/stats/departments", "/api/v1/stats/cells"] {
         let ok = &doc["paths"][path]["get"]["responses"]["200"]["content"];
         assert!(ok["text/csv"].is_object(), "{path}: {ok}");

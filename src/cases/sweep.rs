@@ -17,24 +17,20 @@ use serde_json::json;
 
 use crate::cases::model::{self, Action, ActionRequest, Actor};
 use crate::cases::store::{self, CaseRow, Step, SweepCursor};
-use crate::db::Conn;
-use crate::AppState;
+use crate::db::{Conn, Db};
 
 /// Cases per transaction: short enough not to hold SQLite's write lock (or PostgreSQL's
 /// row locks) for long.
 const BATCH: i64 = 100;
 
-/// Starts the periodic task on the current actix runtime.
-pub fn spawn(state: web::Data<AppState>) {
+/// Starts the periodic task on the current actix runtime: a sweep every `period`,
+/// escalating what has been overdue for longer than `grace_us`.
+pub fn spawn(db: web::Data<Db>, period: Duration, grace_us: i64) {
     actix_web::rt::spawn(async move {
-        let period = Duration::from_secs(state.settings.overdue_check_secs.max(1));
-        let grace_us = i64::try_from(state.settings.escalation_grace_secs)
-            .unwrap_or(i64::MAX / 1_000_000)
-            .saturating_mul(1_000_000);
         loop {
             actix_web::rt::time::sleep(period).await;
-            let swept = state
-                .db(move |conn| Ok(run_once(conn, crate::clock::now(), grace_us)?))
+            let swept = db
+                .run(move |conn| Ok(run_once(conn, crate::clock::now(), grace_us)?))
                 .await;
             match swept {
                 Ok((0, 0)) => {}
@@ -102,7 +98,7 @@ fn sweep(
 /// Decides and records one system step on `row` as read, at `now`; the case as written, or
 /// None when the rules refuse it now or another writer changed the case first. The demo
 /// plays the task with it too.
-pub(crate) fn apply_system(
+pub fn apply_system(
     conn: &mut Conn,
     row: &CaseRow,
     action: Action,

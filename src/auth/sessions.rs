@@ -1,6 +1,7 @@
-//! A short-lived cache of who holds a token, so that a busy handheld or dispatch screen
-//! does not cost a database round trip on every request (measured: the token lookup was
-//! most of a cheap request's server time).
+//! Sessions as a server process holds them: the token lifetime, the decoy hash that makes
+//! unknown names cost as much as known ones, and a short-lived cache of who holds a token,
+//! so that a busy handheld or dispatch screen does not cost a database round trip on every
+//! request (the token lookup was most of a cheap request's server time).
 //!
 //! It is a cache, not state: an entry lives at most `ttl` (default 2 s, 0 turns it off)
 //! and never past the token's expiry. Logging out forgets the token here at once; another
@@ -12,6 +13,24 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::auth::Principal;
+
+/// What login and the principal extractor share.
+pub struct Sessions {
+    pub ttl_hours: i64,
+    /// Verified when a username is unknown, so that timing does not tell which exist.
+    pub decoy_hash: String,
+    pub tokens: TokenCache,
+}
+
+impl Sessions {
+    pub fn new(ttl_hours: i64, cache_ttl: Duration, argon2_memory_kib: u32) -> Sessions {
+        Sessions {
+            ttl_hours,
+            decoy_hash: crate::auth::password::decoy_hash(argon2_memory_kib),
+            tokens: TokenCache::new(cache_ttl),
+        }
+    }
+}
 
 /// Past this many entries the cache is emptied rather than grown: a flood of distinct
 /// tokens (or forged ones, which are never cached) cannot make it hold much memory.
@@ -71,7 +90,7 @@ mod tests {
             username: "disp-guicheng-1".into(),
             display_name: "钟伟明".into(),
             role: Role::Dispatcher,
-            region_code: Some("44060501100000".into()),
+            region: crate::region::RegionCode::parse("44060501100000").ok(),
             department: None,
             cells: Vec::new(),
             token_hash: "h".into(),

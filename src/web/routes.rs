@@ -1,0 +1,209 @@
+//! The route table's builder: a handler is registered together with its OpenAPI entry
+//! (the `#[utoipa::path]` on it gives both its path and its methods), so the served routes
+//! and the document cannot drift apart. Routes of one path share a resource that answers
+//! 405 with `Allow` to any other method; everything actix answers by itself is put into the
+//! error envelope.
+
+use std::collections::BTreeMap;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use actix_web::http::Method;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, ResponseError};
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+
+use crate::web::error::{ApiError, ErrorCode};
+
+/// Registers a handler with the OpenAPI entry `#[utoipa::path]` made for it:
+/// `route!(api, reports::http, submit)`, or `route!(api, health)` for one in scope.
+#[macro_export]
+macro_rules! route {
+    ($api:expr, $($module:ident)::+ , $handler:ident) => {
+        paste::paste! {
+            $api.add::<$($module::)+ [<__path_ $handler>], _, _>($($module::)+ $handler)
+        }
+    };
+    ($api:expr, $handler:ident) => {
+        paste::paste! { $api.add::<[<__path_ $handler>], _, _>($handler) }
+    };
+}
+
+struct Entry {
+    method: Method,
+    route: actix_web::Route,
+}
+
+/// The routes and the OpenAPI document, built together.
+pub struct Api {
+    resources: BTreeMap<String, Vec<Entry>>,
+    /// The order paths were first registered in, which the document keeps.
+    order: Vec<String>,
+    body_limits: BTreeMap<String, usize>,
+    doc: OpenApi,
+    schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+impl Api {
+    /// Starts from a document holding the info, tags and security schemes.
+    pub fn new(doc: OpenApi) -> Api {
+        Api {
+            resources: BTreeMap::new(),
+            order: Vec::new(),
+            body_limits: BTreeMap::new(),
+            doc,
+            schemas: Vec::new(),
+        }
+    }
+
+    /// Registers `handler` for every method of `P`'s path, and `P` in the document.
+    pub fn add<P, H, Args>(&mut self, handler: H) -> &mut Api
+    where
+        P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+        H: Handler<Args> + Clone,
+        Args: FromRequest + 'static,
+        H::Output: Responder + 'static,
+    {
+        let path = P::path();
+        let methods = P::methods();
+        for method in &methods {
+            let method = actix_method(method);
+            let route = web::method(method.clone()).to(handler.clone());
+            if !self.resources.contains_key(&path) {
+                self.order.push(path.clone());
+            }
+            self.resources
+                .entry(path.clone())
+                .or_default()
+                .push(Entry { method, route });
+        }
+        let mut operation = P::operation();
+        let tags: Vec<String> = P::tags().into_iter().map(str::to_string).collect();
+        if !tags.is_empty() {
+            operation.tags = Some(tags);
+        }
+        self.doc.paths.add_path_operation(&path, methods, operation);
+        P::schemas(&mut self.schemas);
+        self
+    }
+
+    /// Lets the bodies sent to `path` (raw bytes, not JSON) grow to `bytes`.
+    pub fn body_limit(&mut self, path: &str, bytes: usize) -> &mut Api {
+        self.body_limits.insert(path.to_string(), bytes);
+        self
+    }
+
+    /// The OpenAPI document of every registered route.
+    pub fn document(&self) -> OpenApi {
+        let mut doc = self.doc.clone();
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (name, schema) in &self.schemas {
+            components
+                .schemas
+                .entry(name.clone())
+                .or_insert_with(|| schema.clone());
+        }
+        doc
+    }
+
+    /// Mounts every route on the app being built.
+    pub fn mount(self, cfg: &mut web::ServiceConfig) {
+        let Api {
+            mut resources,
+            mut order,
+            body_limits,
+            ..
+        } = self;
+        // actix tries resources in order: a literal segment must come before a parameter
+        // that would match it too (`/enterprises/import` before `/enterprises/{uscc}`).
+        order.sort_by_cached_key(|path| {
+            path.split('/')
+                .map(|segment| segment.starts_with('{'))
+                .collect::<Vec<bool>>()
+        });
+        for path in order {
+            let entries = resources.remove(&path).unwrap_or_default();
+            let allow = entries
+                .iter()
+                .map(|e| e.method.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut resource =
+                web::resource(path.as_str()).default_service(web::to(move |req: HttpRequest| {
+                    let allow = allow.clone();
+                    async move { method_not_allowed(&req, &allow) }
+                }));
+            if let Some(limit) = body_limits.get(&path) {
+                resource = resource.app_data(web::PayloadConfig::new(*limit));
+            }
+            for entry in entries {
+                resource = resource.route(entry.route);
+            }
+            cfg.service(resource);
+        }
+    }
+}
+
+fn actix_method(method: &HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let mut answer = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!(
+            "{} does not answer {}; it answers {allow}",
+            req.path(),
+            req.method()
+        ),
+    )
+    .with_details(serde_json::json!({"allow": allow.split(", ").collect::<Vec<_>>()}))
+    .error_response();
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        answer.headers_mut().insert(ALLOW, value);
+    }
+    answer
+}
+
+/// The answer to a path no route serves.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
+        .error_response()
+}
+
+/// Turns every error answer that is not already our JSON envelope (actix's own 400s for
+/// broken headers, ...) into the envelope, so a client never sees another shape.
+pub fn envelope_every_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let (req, res) = res.into_parts();
+    let mut answer = ApiError::new(ErrorCode::of_status(status), message).error_response();
+    *answer.status_mut() = status;
+    if let Some(allow) = res.headers().get(ALLOW) {
+        answer.headers_mut().insert(ALLOW, allow.clone());
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, answer).map_into_right_body(),
+    ))
+}
