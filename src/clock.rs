@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 
-pub type Micros = i64;
+pub(crate) type Micros = i64;
 
-pub fn district_zone() -> FixedOffset {
+pub(crate) fn district_zone() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
 }
 
@@ -19,7 +19,7 @@ pub fn today() -> chrono::NaiveDate {
     Utc::now().with_timezone(&district_zone()).date_naive()
 }
 
-pub fn to_datetime(micros: Micros) -> DateTime<FixedOffset> {
+pub(crate) fn to_datetime(micros: Micros) -> DateTime<FixedOffset> {
     district_zone()
         .timestamp_micros(micros)
         .single()

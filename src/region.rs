@@ -32,7 +32,7 @@ use utoipa::ToSchema;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
-pub enum Level {
+pub(crate) enum Level {
     District,
     Town,
     Community,
@@ -42,12 +42,12 @@ pub enum Level {
 crate::text_column!(Level);
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 
     /// How many leading digits of a code name a region of this level.
-    pub fn prefix_len(self) -> usize {
+    pub(crate) fn prefix_len(self) -> usize {
         match self {
             Level::District => 6,
             Level::Town => 9,
@@ -56,7 +56,7 @@ impl Level {
         }
     }
 
-    pub fn parent(self) -> Option<Level> {
+    pub(crate) fn parent(self) -> Option<Level> {
         match self {
             Level::District => None,
             Level::Town => Some(Level::District),
@@ -87,33 +87,33 @@ impl RegionCode {
         })
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.code
     }
 
-    pub fn level(&self) -> Level {
+    pub(crate) fn level(&self) -> Level {
         self.level
     }
 
     /// The digits every descendant shares (`440605011` for a town).
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         &self.code[..self.level.prefix_len()]
     }
 
     /// Whether `code` names this region or lies within it. A malformed `code` is covered
     /// by nothing.
-    pub fn covers(&self, code: &str) -> bool {
+    pub(crate) fn covers(&self, code: &str) -> bool {
         code.len() == 14 && code.starts_with(self.prefix())
     }
 
     /// The region that directly contains this one.
-    pub fn parent(&self) -> Option<RegionCode> {
+    pub(crate) fn parent(&self) -> Option<RegionCode> {
         self.ancestor(self.level.parent()?)
     }
 
     /// The region at `level` that contains this one (itself at its own level); None below
     /// its own level.
-    pub fn ancestor(&self, level: Level) -> Option<RegionCode> {
+    pub(crate) fn ancestor(&self, level: Level) -> Option<RegionCode> {
         if level > self.level {
             return None;
         }

@@ -207,7 +207,7 @@ fn document_base() -> OpenApi {
 }
 
 /// The OpenAPI document of the route table.
-pub fn openapi() -> OpenApi {
+pub(crate) fn openapi() -> OpenApi {
     routes(0).document()
 }
 

@@ -14,7 +14,7 @@ use crate::web::paging::{time_param, Page};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct AuditQuery {
+pub(crate) struct AuditQuery {
     /// Username of the actor.
     pub actor: Option<String>,
     /// A resource (`enterprise:<uscc>`, `licence:<number>`, `enterprises`), or a prefix
@@ -34,7 +34,7 @@ pub struct AuditQuery {
     responses((status = 200, description = "{\"items\":[AuditView],\"next_cursor\"}", body = Object),
         (status = 403, body = ErrorEnvelope), (status = 400, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn list(
+pub(crate) async fn list(
     db: web::Data<Db>,
     who: Principal,
     query: web::Query<AuditQuery>,

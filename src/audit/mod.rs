@@ -4,8 +4,8 @@
 //! before the answer leaves: an answer is never given without its trace. Nothing updates
 //! or deletes a record; the database refuses it too (triggers in the migration).
 
-pub mod http;
-pub mod store;
+pub(crate) mod http;
+pub(crate) mod store;
 
 use crate::auth::Principal;
 use crate::db::Db;
@@ -14,7 +14,7 @@ use crate::web::extract::Device;
 
 /// Writes the trace of lookups to the audit log; answers once it is durable, so that no
 /// answer leaves without its trace.
-pub async fn log(
+pub(crate) async fn log(
     db: &Db,
     who: &Principal,
     device: &Device,

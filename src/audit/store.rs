@@ -13,7 +13,7 @@ use crate::db_run;
 
 /// One lookup to record.
 #[derive(Debug, Clone)]
-pub struct Lookup {
+pub(crate) struct Lookup {
     /// `check`, `search`, `view`, `sync`, `import`.
     pub action: &'static str,
     /// What was looked up: `enterprise:<uscc>`, `licence:<number>`, `enterprises`.
@@ -29,7 +29,7 @@ pub struct Lookup {
 /// binds it).
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = audit_log)]
-pub struct NewEntry {
+pub(crate) struct NewEntry {
     pub at: i64,
     pub actor_id: Option<i64>,
     pub actor_username: String,
@@ -42,7 +42,11 @@ pub struct NewEntry {
     pub purpose: String,
 }
 
-pub fn entries(who: &Principal, device: Option<&str>, lookups: Vec<Lookup>) -> Vec<NewEntry> {
+pub(crate) fn entries(
+    who: &Principal,
+    device: Option<&str>,
+    lookups: Vec<Lookup>,
+) -> Vec<NewEntry> {
     let now = crate::clock::now();
     lookups
         .into_iter()
@@ -69,7 +73,7 @@ impl Appendable for NewEntry {
 
 /// Appends records in as few statements as the backend's bind limit allows. One INSERT
 /// is atomic by itself, so callers need no transaction or savepoint around it.
-pub fn insert(conn: &mut Conn, rows: &[NewEntry]) -> QueryResult<()> {
+pub(crate) fn insert(conn: &mut Conn, rows: &[NewEntry]) -> QueryResult<()> {
     // SQLite allows 32,766 bound values; 10 per row.
     for chunk in rows.chunks(1_000) {
         match chunk {
@@ -87,7 +91,7 @@ pub fn insert(conn: &mut Conn, rows: &[NewEntry]) -> QueryResult<()> {
 
 /// Records lookups inside the caller's transaction (report ingest and imports, whose
 /// traces commit with what they wrote).
-pub fn record(
+pub(crate) fn record(
     conn: &mut Conn,
     who: &Principal,
     device: Option<&str>,
@@ -98,7 +102,7 @@ pub fn record(
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
-pub struct AuditRow {
+pub(crate) struct AuditRow {
     pub id: i64,
     pub at: i64,
     pub actor_username: String,
@@ -112,7 +116,7 @@ pub struct AuditRow {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuditView {
+pub(crate) struct AuditView {
     pub id: i64,
     pub at: String,
     pub actor: String,
@@ -144,7 +148,7 @@ impl From<AuditRow> for AuditView {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct AuditFilter {
+pub(crate) struct AuditFilter {
     pub actor: Option<String>,
     /// A resource, or a prefix of one ending in `*` (e.g. `enterprise:*`).
     pub resource: Option<String>,
@@ -153,7 +157,7 @@ pub struct AuditFilter {
 }
 
 /// Records newest first, before the cursor id.
-pub fn list(
+pub(crate) fn list(
     conn: &mut Conn,
     f: &AuditFilter,
     before: Option<i64>,

@@ -15,7 +15,7 @@ use crate::web::extract::header_text;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LoginRequest {
+pub(crate) struct LoginRequest {
     #[schema(example = "insp-denghu-01")]
     pub username: String,
     #[schema(example = "Patrol#2026")]
@@ -23,7 +23,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct UserView {
+pub(crate) struct UserView {
     pub id: i64,
     pub username: String,
     pub role: Role,
@@ -51,7 +51,7 @@ impl From<&Principal> for UserView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct LoginResponse {
+pub(crate) struct LoginResponse {
     /// Bearer token for the `Authorization` header; shown only here, stored only hashed.
     pub token: String,
     pub expires_at: String,
@@ -78,7 +78,7 @@ fn locked(until: i64, now: i64) -> ApiError {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorEnvelope),
         (status = 429, description = "`too_many_attempts`: five failed logins for this name within 15 minutes lock it for 15 minutes (`details.retry_after_seconds`)", body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn login(
+pub(crate) async fn login(
     db: web::Data<Db>,
     sessions: web::Data<Sessions>,
     req: HttpRequest,
@@ -153,7 +153,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "token revoked"), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn logout(
+pub(crate) async fn logout(
     db: web::Data<Db>,
     sessions: web::Data<Sessions>,
     who: Principal,
@@ -172,6 +172,6 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
     responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn me(who: Principal) -> web::Json<UserView> {
+pub(crate) async fn me(who: Principal) -> web::Json<UserView> {
     web::Json(UserView::from(&who))
 }

@@ -2,11 +2,11 @@
 //! rules every endpoint applies. Other modules take a `Principal` and ask it; they never
 //! read tokens.
 
-pub mod extract;
-pub mod http;
-pub mod model;
+pub(crate) mod extract;
+pub(crate) mod http;
+pub(crate) mod model;
 pub mod password;
-pub mod sessions;
+pub(crate) mod sessions;
 pub mod store;
 
-pub use model::{Principal, Reach, Role};
+pub(crate) use model::{Principal, Reach, Role};

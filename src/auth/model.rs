@@ -43,14 +43,14 @@ impl Role {
     }
 
     /// Roles that hold a region of their own; an admin's region is the whole map.
-    pub fn needs_region(self) -> bool {
+    pub(crate) fn needs_region(self) -> bool {
         matches!(self, Role::Dispatcher | Role::Handler | Role::Supervisor)
     }
 }
 
 /// How far a user's reading reaches on the map.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reach {
+pub(crate) enum Reach {
     Everything,
     Region(RegionCode),
     Nothing,
@@ -58,7 +58,7 @@ pub enum Reach {
 
 /// The user behind a request's bearer token.
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub(crate) struct Principal {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
@@ -75,7 +75,7 @@ pub struct Principal {
 impl Principal {
     /// What this user may read: everything for admins, their region for the others, and
     /// for an inspector without a region the community of their cells.
-    pub fn reach(&self) -> Reach {
+    pub(crate) fn reach(&self) -> Reach {
         if self.role == Role::Admin {
             return Reach::Everything;
         }
@@ -91,7 +91,7 @@ impl Principal {
 
     /// The code prefix of everything this user may read, for SQL `LIKE`: empty for
     /// everything, and one that matches no code for nothing.
-    pub fn region_prefix(&self) -> String {
+    pub(crate) fn region_prefix(&self) -> String {
         match self.reach() {
             Reach::Everything => String::new(),
             Reach::Region(region) => region.prefix().to_string(),
@@ -99,7 +99,7 @@ impl Principal {
         }
     }
 
-    pub fn may_see(&self, code: &str) -> bool {
+    pub(crate) fn may_see(&self, code: &str) -> bool {
         match self.reach() {
             Reach::Everything => true,
             Reach::Region(region) => region.covers(code),
@@ -109,11 +109,11 @@ impl Principal {
 
     /// Personal data (names, phones, ID numbers) is shown whole only to these roles; the
     /// others see it masked (the Nanhai rule: share by access level, de-identify).
-    pub fn sees_personal_data(&self) -> bool {
+    pub(crate) fn sees_personal_data(&self) -> bool {
         matches!(self.role, Role::Supervisor | Role::Admin)
     }
 
-    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+    pub(crate) fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
         if allowed.contains(&self.role) {
             Ok(())
         } else {

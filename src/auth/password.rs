@@ -20,7 +20,7 @@ pub fn hash_password(password: &str, memory_kib: u32) -> String {
 }
 
 /// Checks a password against a stored PHC hash; a malformed hash never verifies.
-pub fn verify_password(password: &str, stored: &str) -> bool {
+pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
         Ok(hash) => Argon2::default()
             .verify_password(password.as_bytes(), &hash)
@@ -31,12 +31,12 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 
 /// A hash of a password nobody has, verified when a username is unknown so that the
 /// answer takes as long as for a known user.
-pub fn decoy_hash(memory_kib: u32) -> String {
+pub(crate) fn decoy_hash(memory_kib: u32) -> String {
     hash_password("decoy: no user has this password", memory_kib)
 }
 
 /// A new bearer token: `gp_` and 256 random bits, URL-safe.
-pub fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::auth::Principal;
 
 /// What login and the principal extractor share.
-pub struct Sessions {
+pub(crate) struct Sessions {
     pub ttl_hours: i64,
     /// Verified when a username is unknown, so that timing does not tell which exist.
     pub decoy_hash: String,
@@ -23,7 +23,7 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn new(ttl_hours: i64, cache_ttl: Duration, argon2_memory_kib: u32) -> Sessions {
+    pub(crate) fn new(ttl_hours: i64, cache_ttl: Duration, argon2_memory_kib: u32) -> Sessions {
         Sessions {
             ttl_hours,
             decoy_hash: crate::auth::password::decoy_hash(argon2_memory_kib),
@@ -36,13 +36,13 @@ impl Sessions {
 /// tokens (or forged ones, which are never cached) cannot make it hold much memory.
 const MAX_ENTRIES: usize = 20_000;
 
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     ttl: Duration,
     entries: RwLock<HashMap<String, (Principal, Instant, i64)>>,
 }
 
 impl TokenCache {
-    pub fn new(ttl: Duration) -> TokenCache {
+    pub(crate) fn new(ttl: Duration) -> TokenCache {
         TokenCache {
             ttl,
             entries: RwLock::new(HashMap::new()),
@@ -50,7 +50,7 @@ impl TokenCache {
     }
 
     /// The principal behind a token hash, if seen within the TTL and not expired.
-    pub fn get(&self, hash: &str) -> Option<Principal> {
+    pub(crate) fn get(&self, hash: &str) -> Option<Principal> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -60,7 +60,7 @@ impl TokenCache {
             .then(|| principal.clone())
     }
 
-    pub fn put(&self, hash: String, principal: Principal, expires_at: i64) {
+    pub(crate) fn put(&self, hash: String, principal: Principal, expires_at: i64) {
         if self.ttl.is_zero() {
             return;
         }
@@ -72,7 +72,7 @@ impl TokenCache {
         }
     }
 
-    pub fn forget(&self, hash: &str) {
+    pub(crate) fn forget(&self, hash: &str) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(hash);
         }

@@ -34,7 +34,7 @@ pub fn user_by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<UserRow>>
 
 /// Usernames of users by id, for views that name people (claim holders, creators,
 /// inspectors).
-pub fn usernames(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+pub(crate) fn usernames(conn: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
     if ids.is_empty() {
         // Nobody to name: no round trip.
         return Ok(HashMap::new());
@@ -54,7 +54,7 @@ pub fn cells_of(conn: &mut Conn, user: i64) -> QueryResult<Vec<String>> {
         .load(c))
 }
 
-pub fn create_session(
+pub(crate) fn create_session(
     conn: &mut Conn,
     hash: &str,
     user: i64,
@@ -76,7 +76,7 @@ pub fn create_session(
 
 /// The principal of a live session (not expired, not revoked, user active), with the
 /// session's expiry.
-pub fn principal_by_token(
+pub(crate) fn principal_by_token(
     conn: &mut Conn,
     hash: &str,
     now: i64,
@@ -117,7 +117,7 @@ pub fn principal_by_token(
     )))
 }
 
-pub fn revoke_session(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<usize> {
+pub(crate) fn revoke_session(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<usize> {
     db_run!(conn, |c| diesel::update(
         sessions::table
             .filter(sessions::token_hash.eq(hash))
@@ -157,7 +157,7 @@ pub struct UserImportSummary {
 
 /// Checks every user of a file against the stored map and departments; lists every
 /// problem, naming the user.
-pub fn check_users(conn: &mut Conn, file: &UserFile) -> QueryResult<Vec<String>> {
+pub(crate) fn check_users(conn: &mut Conn, file: &UserFile) -> QueryResult<Vec<String>> {
     let known_regions: std::collections::HashMap<String, String> =
         db_run!(conn, |c| regions::table
             .filter(regions::deleted_at.is_null())
@@ -299,20 +299,20 @@ pub fn upsert_users(
     })
 }
 
-pub fn user_count(conn: &mut Conn) -> QueryResult<i64> {
+pub(crate) fn user_count(conn: &mut Conn) -> QueryResult<i64> {
     db_run!(conn, |c| users::table.count().get_result(c))
 }
 
 /// Failed logins that lock a username: this many within `FAILURE_WINDOW_US`...
-pub const LOCK_AFTER_FAILURES: i32 = 5;
-pub const FAILURE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
+pub(crate) const LOCK_AFTER_FAILURES: i32 = 5;
+pub(crate) const FAILURE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
 /// ...lock it for this long. Checked before the password hash, so a locked name also costs
 /// the server no Argon2 work.
-pub const LOCKED_FOR_US: i64 = 15 * 60 * 1_000_000;
+pub(crate) const LOCKED_FOR_US: i64 = 15 * 60 * 1_000_000;
 
 /// What is on record of a name's failed logins.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Failures {
+pub(crate) struct Failures {
     /// Whether failures are counted for it (there is something to clear on a success).
     pub counted: bool,
     /// Until when it is locked, if it is at the time asked.
@@ -320,7 +320,7 @@ pub struct Failures {
 }
 
 /// The failed logins on record for `username` at `now`.
-pub fn failures(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Failures> {
+pub(crate) fn failures(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Failures> {
     use crate::db::schema::login_failures as f;
     let row: Option<Option<i64>> = db_run!(conn, |c| f::table
         .find(username)
@@ -335,7 +335,11 @@ pub fn failures(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Failur
 
 /// Counts a failed login; answers until when the name is now locked, if this failure
 /// locked it. A failure outside the window starts a new count.
-pub fn record_failure(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Option<i64>> {
+pub(crate) fn record_failure(
+    conn: &mut Conn,
+    username: &str,
+    now: i64,
+) -> QueryResult<Option<i64>> {
     use crate::db::schema::login_failures as f;
     conn.write(|conn| {
         let row: Option<(i32, i64)> = db_run!(conn, |c| f::table
@@ -373,7 +377,7 @@ pub fn record_failure(conn: &mut Conn, username: &str, now: i64) -> QueryResult<
 }
 
 /// Forgets the failures of a name that logged in.
-pub fn clear_failures(conn: &mut Conn, username: &str) -> QueryResult<()> {
+pub(crate) fn clear_failures(conn: &mut Conn, username: &str) -> QueryResult<()> {
     use crate::db::schema::login_failures as f;
     db_run!(conn, |c| diesel::delete(f::table.find(username)).execute(c))?;
     Ok(())

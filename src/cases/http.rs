@@ -33,13 +33,13 @@ use crate::web::negotiate::{Accept, Format};
 use crate::web::paging::{time_param, CursorKey, Page};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UserRef {
+pub(crate) struct UserRef {
     pub id: i64,
     pub username: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CaseLocation {
+pub(crate) struct CaseLocation {
     /// WGS-84.
     pub lon: f64,
     pub lat: f64,
@@ -47,7 +47,7 @@ pub struct CaseLocation {
 
 /// Region codes of the case's location (the cell is null for a case outside the map).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CaseRegion {
+pub(crate) struct CaseRegion {
     pub cell: Option<String>,
     pub community: String,
     pub town: String,
@@ -55,7 +55,7 @@ pub struct CaseRegion {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CaseCounters {
+pub(crate) struct CaseCounters {
     /// Failed verifications (返工).
     pub reopened: i32,
     /// Sent back by a department (回退).
@@ -68,7 +68,7 @@ pub struct CaseCounters {
 
 /// A case as it stands, with what the caller may do with it now.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CaseView {
+pub(crate) struct CaseView {
     pub id: i64,
     /// `report_item`, `licence_check` or `manual`.
     pub source: String,
@@ -106,7 +106,7 @@ pub struct CaseView {
 
 /// One step of a case's timeline.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct EventView {
+pub(crate) struct EventView {
     pub id: i64,
     pub at: String,
     /// Username; null for the system.
@@ -128,7 +128,7 @@ pub struct EventView {
 
 /// A report whose failed item opened or joined the case.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JoinedReport {
+pub(crate) struct JoinedReport {
     pub id: String,
     pub item_code: String,
     pub captured_at: String,
@@ -139,7 +139,7 @@ pub struct JoinedReport {
 
 /// A case with its whole timeline and the reports that joined it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CaseDetail {
+pub(crate) struct CaseDetail {
     #[serde(flatten)]
     pub case: CaseView,
     pub timeline: Vec<EventView>,
@@ -262,7 +262,7 @@ fn detail(conn: &mut Conn, who: &Principal, id: i64) -> ApiResult<CaseDetail> {
         (status = 404, description = "no such case, or not in your scope", body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn read(
+pub(crate) async fn read(
     db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
@@ -275,7 +275,7 @@ pub async fn read(
 /// The optional body of a claim.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ClaimBody {
+pub(crate) struct ClaimBody {
     /// Claim only if the case is still at this version (409 otherwise).
     pub version: Option<i32>,
 }
@@ -283,7 +283,7 @@ pub struct ClaimBody {
 /// An action on a case; which fields it needs depends on the action.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ActionBody {
+pub(crate) struct ActionBody {
     /// `claim`, `release`, `dispatch`, `start`, `resolve`, `verify`, `reject`, `duplicate`,
     /// `escalate`, `return`, `decline`, `extend`, `approve_extension`, `refuse_extension`.
     #[schema(example = "dispatch")]
@@ -364,7 +364,7 @@ fn action_request(body: ActionBody) -> ApiResult<(ActionRequest, Option<i32>)> {
         (status = 409, description = "claimed by someone else (`details.holder`), not open, or a stale `version` (`details.case` is the current case)", body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn claim(
+pub(crate) async fn claim(
     db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
@@ -390,7 +390,7 @@ pub async fn claim(
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn act(
+pub(crate) async fn act(
     db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
@@ -603,7 +603,7 @@ fn refused(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct CaseQuery {
+pub(crate) struct CaseQuery {
     /// `all` (default): every case you may see; `mine`: your queue — a dispatcher's
     /// centre (open, claimed, or awaiting its decision on an extension), a handler's
     /// department in their region (dispatched, in progress), an inspector's cases to
@@ -679,7 +679,7 @@ impl CursorKey for CaseCursor {
     responses((status = 200, description = "{\"items\":[CaseView],\"next_cursor\"} or a GeoJSON FeatureCollection with `next_cursor`", body = Object),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn list(
+pub(crate) async fn list(
     db: web::Data<Db>,
     who: Principal,
     accept: Accept,
@@ -782,7 +782,7 @@ pub async fn list(
 /// A case opened by hand by a dispatcher.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewCase {
+pub(crate) struct NewCase {
     #[schema(example = "桂澜路人行道井盖缺失")]
     pub title: String,
     #[serde(default)]
@@ -815,7 +815,7 @@ pub struct NewCase {
         (status = 422, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn open(
+pub(crate) async fn open(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     checklists: web::Data<Checklists>,

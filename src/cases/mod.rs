@@ -5,9 +5,9 @@
 //! append-only timeline; `http` serves the life cycle and the queues; `sweep` marks
 //! overdue cases and escalates them.
 
-pub mod http;
+pub(crate) mod http;
 pub mod model;
-pub mod rules;
-pub mod scope;
+pub(crate) mod rules;
+pub(crate) mod scope;
 pub mod store;
 pub mod sweep;

@@ -64,18 +64,18 @@ pub enum Status {
 crate::text_column!(Status);
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 
     /// Not final: the case still needs someone to act.
-    pub fn is_active(self) -> bool {
+    pub(crate) fn is_active(self) -> bool {
         !matches!(self, Status::Closed | Status::Rejected)
     }
 }
 
 /// The tier above: community → town → district.
-pub fn tier_up(tier: Tier) -> Option<Tier> {
+pub(crate) fn tier_up(tier: Tier) -> Option<Tier> {
     match tier {
         Tier::Community => Some(Tier::Town),
         Tier::Town => Some(Tier::District),
@@ -84,7 +84,7 @@ pub fn tier_up(tier: Tier) -> Option<Tier> {
 }
 
 /// The tier below: district → town → community.
-pub fn tier_down(tier: Tier) -> Option<Tier> {
+pub(crate) fn tier_down(tier: Tier) -> Option<Tier> {
     match tier {
         Tier::Community => None,
         Tier::Town => Some(Tier::Community),
@@ -136,13 +136,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 
     /// Parses every action, the system's included: a user who sends `mark_overdue` gets a
     /// 403 from [`apply`], not a parse error that would hide why.
-    pub fn parse(s: &str) -> Option<Action> {
+    pub(crate) fn parse(s: &str) -> Option<Action> {
         s.parse().ok()
     }
 
@@ -196,7 +196,7 @@ pub struct CaseFacts {
 
 impl CaseFacts {
     /// The region code of the dispatch centre of the case's current tier.
-    pub fn centre_code(&self) -> &str {
+    pub(crate) fn centre_code(&self) -> &str {
         match self.tier {
             Tier::Community => &self.community_code,
             Tier::Town => &self.town_code,
@@ -394,7 +394,7 @@ pub fn apply(
 
 /// What the timeline records of a request beyond note and photos, given the transition it
 /// led to: the handlers and the demo record the same.
-pub fn step_details(request: &ActionRequest, t: &Transition) -> Value {
+pub(crate) fn step_details(request: &ActionRequest, t: &Transition) -> Value {
     match request.action {
         Action::Verify => json!({"outcome": request.outcome}),
         Action::Extend => json!({"requested_due_at": request.due_at.map(rfc3339)}),
@@ -410,7 +410,7 @@ pub fn step_details(request: &ActionRequest, t: &Transition) -> Value {
 ///
 /// One exception, for the system only: `mark_overdue` is listed for every active case not
 /// yet marked, since whether it is past due is a question of the clock that `apply` asks.
-pub fn allowed_actions(case: &CaseFacts, actor: &Actor) -> Vec<Action> {
+pub(crate) fn allowed_actions(case: &CaseFacts, actor: &Actor) -> Vec<Action> {
     Action::VARIANTS
         .iter()
         .copied()

@@ -14,7 +14,7 @@ const HOUR_US: i64 = 3_600_000_000;
 /// Where and by whom a finding was made: a report's position, its routing (the containing
 /// regions; for a report outside the map, its inspector's), and what it names.
 #[derive(Debug, Clone)]
-pub struct Spot {
+pub(crate) struct Spot {
     pub report_id: String,
     pub inspector: i64,
     pub lon: f64,
@@ -26,7 +26,7 @@ pub struct Spot {
 }
 
 /// The case of a failed item, joined to an active case of the same item nearby.
-pub fn item_case(
+pub(crate) fn item_case(
     spot: &Spot,
     item: &ChecklistItem,
     note: Option<&str>,
@@ -55,14 +55,14 @@ pub fn item_case(
 
 /// Where a licence finding goes: every one is a 证照核查 case of market supervision at the
 /// town centre, on the checklist item of its verdict.
-pub struct LicenceRoute {
+pub(crate) struct LicenceRoute {
     pub item_code: &'static str,
     pub department: &'static str,
     pub tier: Tier,
     pub category: &'static str,
 }
 
-pub fn licence_route(verdict: Verdict) -> LicenceRoute {
+pub(crate) fn licence_route(verdict: Verdict) -> LicenceRoute {
     let item_code = match verdict {
         Verdict::Malformed | Verdict::BadCheckDigit | Verdict::KindMismatch => "MK-002",
         Verdict::NotFound => "MK-010",
@@ -81,7 +81,7 @@ pub fn licence_route(verdict: Verdict) -> LicenceRoute {
 }
 
 /// What a licence check found, as far as its case needs it.
-pub struct LicenceFinding<'a> {
+pub(crate) struct LicenceFinding<'a> {
     /// The number as normalised.
     pub number: &'a str,
     /// The number as read off the wall.
@@ -95,7 +95,7 @@ pub struct LicenceFinding<'a> {
 
 /// The case of a licence finding that is not `valid`: one per enterprise (joined to its
 /// active licence case), or, for a number the library does not know, per place.
-pub fn licence_case(
+pub(crate) fn licence_case(
     spot: &Spot,
     finding: &LicenceFinding,
     checklist: &HashMap<String, ChecklistItem>,

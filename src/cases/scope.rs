@@ -12,7 +12,7 @@ use crate::region::{Level, RegionCode};
 
 /// Every case a user may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Everything,
     /// Dispatchers and supervisors: every case in their region.
     Area(RegionCode),
@@ -31,7 +31,7 @@ pub enum Scope {
 
 /// The cases waiting for this user's next step. Each queue lies within the user's scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Queue {
+pub(crate) enum Queue {
     /// A dispatch centre's: cases at the centre's tier and region that are open, claimed,
     /// or awaiting its decision on an extension (the generated column `centre_queue`).
     Centre { code: String },
@@ -45,7 +45,7 @@ pub enum Queue {
     Verification { cells: Vec<String> },
 }
 
-pub fn scope_of(who: &Principal) -> Scope {
+pub(crate) fn scope_of(who: &Principal) -> Scope {
     let area = || who.region.clone();
     match who.role {
         Role::Admin => Scope::Everything,
@@ -63,7 +63,7 @@ pub fn scope_of(who: &Principal) -> Scope {
 
 /// The user's own queue; Err names why there is none (supervisors read only; an admin
 /// belongs to no centre).
-pub fn queue_of(who: &Principal) -> Result<Queue, String> {
+pub(crate) fn queue_of(who: &Principal) -> Result<Queue, String> {
     let area = || who.region.clone();
     match who.role {
         Role::Dispatcher => match area() {
@@ -89,7 +89,7 @@ pub fn queue_of(who: &Principal) -> Result<Queue, String> {
 
 /// Where a case lies and whose it is, as far as reading is concerned.
 #[derive(Debug, Clone, Copy)]
-pub struct Place<'a> {
+pub(crate) struct Place<'a> {
     pub cell: Option<&'a str>,
     pub community: &'a str,
     pub department: &'a str,
@@ -103,7 +103,7 @@ impl Place<'_> {
 
 /// Whether `who` may read the case; `joined_own_report` says whether a report of theirs
 /// joined it (asked only of inspectors).
-pub fn may_read(who: &Principal, place: Place, joined_own_report: bool) -> bool {
+pub(crate) fn may_read(who: &Principal, place: Place, joined_own_report: bool) -> bool {
     match who.role {
         Role::Admin => true,
         Role::Dispatcher | Role::Supervisor => who.may_see(place.location()),
@@ -119,12 +119,12 @@ pub fn may_read(who: &Principal, place: Place, joined_own_report: bool) -> bool 
 /// Whether the case lies within the user's region at all. Outside it, an action answers
 /// 404 as a read does (the case's existence is not theirs to know); inside it, the state
 /// machine says why not (403 or 409), e.g. to a handler of another department.
-pub fn in_reach(who: &Principal, place: Place) -> bool {
+pub(crate) fn in_reach(who: &Principal, place: Place) -> bool {
     who.may_see(place.location())
 }
 
 /// The principal as the state machine sees them.
-pub fn actor(who: &Principal) -> Actor {
+pub(crate) fn actor(who: &Principal) -> Actor {
     Actor::User {
         id: who.user_id,
         role: who.role,

@@ -25,7 +25,7 @@ const BATCH: i64 = 100;
 
 /// Starts the periodic task on the current actix runtime: a sweep every `period`,
 /// escalating what has been overdue for longer than `grace_us`.
-pub fn spawn(db: web::Data<Db>, period: Duration, grace_us: i64) {
+pub(crate) fn spawn(db: web::Data<Db>, period: Duration, grace_us: i64) {
     actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(period).await;
@@ -98,7 +98,7 @@ fn sweep(
 /// Decides and records one system step on `row` as read, at `now`; the case as written, or
 /// None when the rules refuse it now or another writer changed the case first. The demo
 /// plays the task with it too.
-pub fn apply_system(
+pub(crate) fn apply_system(
     conn: &mut Conn,
     row: &CaseRow,
     action: Action,

@@ -11,16 +11,16 @@ use crate::db::Db;
 use crate::web::error::ApiResult;
 
 /// A version's items by code.
-pub type Items = Arc<HashMap<String, ChecklistItem>>;
+pub(crate) type Items = Arc<HashMap<String, ChecklistItem>>;
 
 #[derive(Default)]
-pub struct Checklists {
+pub(crate) struct Checklists {
     versions: RwLock<HashMap<i32, Items>>,
 }
 
 impl Checklists {
     /// The items of `version`; None when that version does not exist.
-    pub async fn version(&self, db: &Db, version: i32) -> ApiResult<Option<Items>> {
+    pub(crate) async fn version(&self, db: &Db, version: i32) -> ApiResult<Option<Items>> {
         if let Some(found) = self.versions.read().expect("not poisoned").get(&version) {
             return Ok(Some(found.clone()));
         }

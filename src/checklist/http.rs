@@ -12,13 +12,13 @@ use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ChecklistQuery {
+pub(crate) struct ChecklistQuery {
     /// A version number; the current version when absent.
     pub version: Option<i32>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ChecklistView {
+pub(crate) struct ChecklistView {
     pub version: i32,
     pub name: String,
     pub imported_at: String,
@@ -26,7 +26,7 @@ pub struct ChecklistView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct VersionView {
+pub(crate) struct VersionView {
     pub version: i32,
     pub name: String,
     pub item_count: i32,
@@ -39,7 +39,7 @@ pub struct VersionView {
     responses((status = 200, body = ChecklistView), (status = 404, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn checklist(
+pub(crate) async fn checklist(
     db: web::Data<Db>,
     _who: Principal,
     query: web::Query<ChecklistQuery>,
@@ -67,7 +67,7 @@ pub async fn checklist(
 #[utoipa::path(get, path = "/api/v1/checklist/versions", tag = "checklist",
     responses((status = 200, body = Vec<VersionView>), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn versions(
+pub(crate) async fn versions(
     db: web::Data<Db>,
     _who: Principal,
 ) -> ApiResult<web::Json<Vec<VersionView>>> {
@@ -92,7 +92,7 @@ pub async fn versions(
 #[utoipa::path(get, path = "/api/v1/departments", tag = "checklist",
     responses((status = 200, body = Vec<Department>), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn departments(
+pub(crate) async fn departments(
     db: web::Data<Db>,
     _who: Principal,
 ) -> ApiResult<web::Json<Vec<Department>>> {

@@ -1,7 +1,7 @@
 //! The versioned inspection checklist (202 items in the demo) and the departments its
 //! items are routed to.
 
-pub mod cache;
-pub mod http;
+pub(crate) mod cache;
+pub(crate) mod http;
 pub mod model;
 pub mod store;

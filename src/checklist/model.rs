@@ -36,12 +36,12 @@ pub enum Tier {
 crate::text_column!(Tier);
 
 impl Tier {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 
     /// The tier of the centre of a region at `level`; none for a cell.
-    pub fn of_level(level: crate::region::Level) -> Option<Tier> {
+    pub(crate) fn of_level(level: crate::region::Level) -> Option<Tier> {
         use crate::region::Level;
         match level {
             Level::District => Some(Tier::District),
@@ -52,10 +52,10 @@ impl Tier {
     }
 }
 
-pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+pub(crate) const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// The kinds of place an item can apply to; a report names one of them.
-pub const PLACE_KINDS: [&str; 14] = [
+pub(crate) const PLACE_KINDS: [&str; 14] = [
     "shop",
     "restaurant",
     "market",
@@ -73,7 +73,7 @@ pub const PLACE_KINDS: [&str; 14] = [
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ChecklistItem {
+pub(crate) struct ChecklistItem {
     /// Stable code, e.g. `FS-001`; the same code in a later version means the same check.
     #[schema(example = "FS-001")]
     pub code: String,
@@ -98,14 +98,14 @@ pub struct ChecklistItem {
 
 /// A validated checklist, ready to store.
 #[derive(Debug, Clone)]
-pub struct Checklist {
+pub(crate) struct Checklist {
     pub name: String,
     pub items: Vec<ChecklistItem>,
 }
 
 impl Checklist {
     /// A digest of the content: importing the same content again creates no new version.
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         let canonical = serde_json::to_vec(&(&self.name, &self.items)).expect("serialisable");
         hex::encode(Sha256::digest(canonical))
     }
@@ -113,7 +113,7 @@ impl Checklist {
 
 /// Parses and validates a checklist file against the known department codes, listing
 /// every problem with the item it is about.
-pub fn parse_checklist(
+pub(crate) fn parse_checklist(
     text: &str,
     departments: &HashSet<String>,
 ) -> Result<Checklist, Vec<String>> {

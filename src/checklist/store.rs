@@ -14,7 +14,7 @@ use crate::db_run;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, ToSchema)]
 #[diesel(table_name = departments)]
-pub struct Department {
+pub(crate) struct Department {
     #[schema(example = "market")]
     pub code: String,
     pub name_zh: String,
@@ -22,12 +22,12 @@ pub struct Department {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct DepartmentFile {
+pub(crate) struct DepartmentFile {
     pub departments: Vec<Department>,
 }
 
 /// Inserts or updates departments by code; never deletes one (cases refer to them).
-pub fn upsert_departments(conn: &mut Conn, list: &[Department]) -> QueryResult<usize> {
+pub(crate) fn upsert_departments(conn: &mut Conn, list: &[Department]) -> QueryResult<usize> {
     conn.write(|conn| {
         let seq = db::next_change_seq(conn)?;
         for d in list {
@@ -51,7 +51,7 @@ pub fn upsert_departments(conn: &mut Conn, list: &[Department]) -> QueryResult<u
     })
 }
 
-pub fn all_departments(conn: &mut Conn) -> QueryResult<Vec<Department>> {
+pub(crate) fn all_departments(conn: &mut Conn) -> QueryResult<Vec<Department>> {
     db_run!(conn, |c| departments::table
         .order(departments::code)
         .select(Department::as_select())
@@ -63,7 +63,7 @@ pub fn department_codes(conn: &mut Conn) -> QueryResult<HashSet<String>> {
 }
 
 /// Whether a department with this code is stored; a lookup by key, so no LIMIT is bound.
-pub fn department_exists(conn: &mut Conn, code: &str) -> QueryResult<bool> {
+pub(crate) fn department_exists(conn: &mut Conn, code: &str) -> QueryResult<bool> {
     db_run!(conn, |c| diesel::select(diesel::dsl::exists(
         departments::table.find(code)
     ))
@@ -72,7 +72,7 @@ pub fn department_exists(conn: &mut Conn, code: &str) -> QueryResult<bool> {
 
 #[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
 #[diesel(table_name = checklist_versions)]
-pub struct VersionRow {
+pub(crate) struct VersionRow {
     pub version: i32,
     pub name: String,
     pub content_sha256: String,
@@ -80,7 +80,7 @@ pub struct VersionRow {
     pub imported_at: i64,
 }
 
-pub fn current_version(conn: &mut Conn) -> QueryResult<Option<VersionRow>> {
+pub(crate) fn current_version(conn: &mut Conn) -> QueryResult<Option<VersionRow>> {
     db_run!(conn, |c| checklist_versions::table
         .order(checklist_versions::version.desc())
         .select(VersionRow::as_select())
@@ -88,7 +88,7 @@ pub fn current_version(conn: &mut Conn) -> QueryResult<Option<VersionRow>> {
         .optional())
 }
 
-pub fn version(conn: &mut Conn, number: i32) -> QueryResult<Option<VersionRow>> {
+pub(crate) fn version(conn: &mut Conn, number: i32) -> QueryResult<Option<VersionRow>> {
     db_run!(conn, |c| checklist_versions::table
         .find(number)
         .select(VersionRow::as_select())
@@ -96,7 +96,7 @@ pub fn version(conn: &mut Conn, number: i32) -> QueryResult<Option<VersionRow>> 
         .optional())
 }
 
-pub fn versions(conn: &mut Conn) -> QueryResult<Vec<VersionRow>> {
+pub(crate) fn versions(conn: &mut Conn) -> QueryResult<Vec<VersionRow>> {
     db_run!(conn, |c| checklist_versions::table
         .order(checklist_versions::version.desc())
         .select(VersionRow::as_select())
@@ -104,7 +104,7 @@ pub fn versions(conn: &mut Conn) -> QueryResult<Vec<VersionRow>> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ChecklistImport {
+pub(crate) struct ChecklistImport {
     pub version: i32,
     /// False when the content equals the current version's (no new version made).
     pub created: bool,
@@ -112,7 +112,7 @@ pub struct ChecklistImport {
 }
 
 /// Stores a validated checklist as a new version, unless it equals the current one.
-pub fn import_checklist(conn: &mut Conn, list: &Checklist) -> QueryResult<ChecklistImport> {
+pub(crate) fn import_checklist(conn: &mut Conn, list: &Checklist) -> QueryResult<ChecklistImport> {
     let digest = list.digest();
     conn.write(|conn| {
         let current = current_version(conn)?;
@@ -187,7 +187,7 @@ type ItemTuple = (
     String,
 );
 
-pub fn items(conn: &mut Conn, number: i32) -> QueryResult<Vec<ChecklistItem>> {
+pub(crate) fn items(conn: &mut Conn, number: i32) -> QueryResult<Vec<ChecklistItem>> {
     let rows: Vec<ItemTuple> = db_run!(conn, |c| checklist_items::table
         .filter(checklist_items::version.eq(number))
         .order(checklist_items::position)

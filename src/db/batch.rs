@@ -5,16 +5,16 @@
 //! durable commit.
 //!
 //! A failing job must be undone alone. Jobs run first without savepoints: a savepoint makes
-//! SQLite copy every page a job first touches into a sub-journal (measured: a tenth of the
-//! writer's time), and jobs almost never fail. When one does, the whole batch is rolled back
+//! SQLite copy every page a job first touches into a sub-journal, a cost paid on every job,
+//! and jobs almost never fail. When one does, the whole batch is rolled back
 //! and run again with a savepoint per job, so the failing job is undone alone and the rest
 //! commit. Jobs are therefore `Fn`: running one twice from the same database state must do
 //! the same thing.
 //!
 //! Rows that are only ever appended (audit records, one per lookup of enterprise or
 //! personal data, the commonest write) take a cheaper path: the writer gathers every row
-//! waiting and hands them to the append function it was started with, once per batch and
-//! without a savepoint (one statement is atomic by itself).
+//! waiting and writes them through their [`Appendable`] type, once per batch and without a
+//! savepoint (one statement is atomic by itself).
 //!
 //! PostgreSQL needs none of this: it groups concurrent commits in its WAL writer, so there
 //! each job runs in its own transaction on the blocking pool.
@@ -36,7 +36,7 @@ const MAX_BATCH: usize = 256;
 
 /// Rows that are only ever appended, and how a batch of them is written: in one atomic
 /// statement (or a few), so that they need no savepoint.
-pub trait Appendable: Sized + Send + 'static {
+pub(crate) trait Appendable: Sized + Send + 'static {
     fn append(conn: &mut Conn, rows: &[Self]) -> QueryResult<()>;
 }
 
@@ -116,12 +116,12 @@ enum Work {
 /// The handle through which requests hand write jobs (and rows to append) to the writer
 /// thread.
 #[derive(Clone)]
-pub struct GroupCommit {
+pub(crate) struct GroupCommit {
     queue: mpsc::Sender<Work>,
 }
 
 impl GroupCommit {
-    pub fn start(pool: Pool) -> GroupCommit {
+    pub(crate) fn start(pool: Pool) -> GroupCommit {
         let (queue, jobs) = mpsc::channel::<Work>();
         let (kick, kicks) = mpsc::channel::<()>();
         let checkpoints = pool.clone();
@@ -137,7 +137,7 @@ impl GroupCommit {
     }
 
     /// Runs `work` in the next batch; it may run twice (see the module's comment).
-    pub async fn submit<T, F>(&self, work: F) -> ApiResult<T>
+    pub(crate) async fn submit<T, F>(&self, work: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
@@ -152,7 +152,7 @@ impl GroupCommit {
     }
 
     /// Appends rows; answers once they are durable.
-    pub async fn append<R: Appendable>(&self, rows: Vec<R>) -> ApiResult<()> {
+    pub(crate) async fn append<R: Appendable>(&self, rows: Vec<R>) -> ApiResult<()> {
         let (reply, answer) = oneshot::channel();
         self.send(Work::Append(Box::new(rows), reply), answer).await
     }
@@ -203,10 +203,9 @@ fn writer(pool: Pool, queue: mpsc::Receiver<Work>, kick: mpsc::Sender<()>) {
 /// ones arrive, and the WAL restarts from its beginning only after a checkpoint that left
 /// nothing behind. That one is SQLite's automatic checkpoint inside the writer's commit at
 /// `wal_autocheckpoint` pages, which then has only the frames since this thread's last
-/// pass to copy. Measured at 2,000 reports/s: with 8000 pages and a pass every 200 ms the
-/// writer itself copied ~160 ms of frames every ~170 ms and p99 climbed from 22 to 50 ms as
-/// the database grew; with 2000 pages and a pass every 20 ms it stayed flat (median of ten
-/// 8 s runs: 18.6 ms). Passes run only after commits, and end with the writer.
+/// pass to copy. So passes are frequent and the threshold small: otherwise that commit
+/// copies most of the WAL itself, and the tail of report latency grows with the database
+/// (BENCHMARKS.md, fourth session). Passes run only after commits, and end with the writer.
 fn checkpointer(pool: Pool, kicks: mpsc::Receiver<()>) {
     use diesel::connection::SimpleConnection;
     while kicks.recv().is_ok() {

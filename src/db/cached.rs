@@ -1,7 +1,7 @@
 //! Hot statements whose SQL never changes, written so that both backends keep them
 //! prepared. diesel's query builder re-prepares every UPDATE (its changesets may skip
 //! columns), every `IN (...)` list and every `sql_query`; on SQLite parsing an UPDATE of
-//! `cases` (many columns, generated queue columns, RETURNING) cost a third of the
+//! `cases` (many columns, generated queue columns, RETURNING) was much of the
 //! group-commit writer's time. A `Sql` is fixed text with `?` placeholders and typed binds;
 //! diesel caches it by its text like any safe query.
 
@@ -16,7 +16,7 @@ use diesel::{QueryResult, RunQueryDsl};
 
 /// One bound value.
 #[derive(Debug, Clone)]
-pub enum Bind {
+pub(crate) enum Bind {
     I64(i64),
     OptI64(Option<i64>),
     I32(i32),
@@ -30,7 +30,7 @@ pub enum Bind {
 /// A statement of fixed text; `ST` is the SQL type of the rows it returns (`()` for none,
 /// `diesel::sql_types::Untyped` for rows read by column name with `QueryableByName`).
 #[derive(Debug, Clone)]
-pub struct Sql<ST = ()> {
+pub(crate) struct Sql<ST = ()> {
     text: Cow<'static, str>,
     binds: Vec<Bind>,
     returns: PhantomData<ST>,
@@ -39,7 +39,7 @@ pub struct Sql<ST = ()> {
 impl<ST> Sql<ST> {
     /// `text` uses `?` for each bind, in order (numbered `$n` for PostgreSQL); it must not
     /// contain `?` otherwise. A text built at run time stays prepared too, by its text.
-    pub fn new(text: impl Into<Cow<'static, str>>) -> Sql<ST> {
+    pub(crate) fn new(text: impl Into<Cow<'static, str>>) -> Sql<ST> {
         Sql {
             text: text.into(),
             binds: Vec::new(),
@@ -47,7 +47,7 @@ impl<ST> Sql<ST> {
         }
     }
 
-    pub fn bind(mut self, value: impl Into<Bind>) -> Sql<ST> {
+    pub(crate) fn bind(mut self, value: impl Into<Bind>) -> Sql<ST> {
         self.binds.push(value.into());
         self
     }

@@ -8,8 +8,8 @@
 //!
 //! This module must not know any domain: stores live beside their domain.
 
-pub mod batch;
-pub mod cached;
+pub(crate) mod batch;
+pub(crate) mod cached;
 pub mod schema;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -27,8 +27,8 @@ use crate::web::error::ApiResult;
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-pub type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;
-pub type PgPool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
+pub(crate) type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;
+pub(crate) type PgPool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
 
 #[derive(Clone)]
 pub enum Pool {
@@ -42,7 +42,7 @@ pub enum Conn {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Pg,
 }
@@ -103,7 +103,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // busy_timeout first, so that the pragmas after it wait for a lock instead of
         // failing while other connections of the pool open at the same moment. No mmap:
         // each connection maps the file apart, and the faults of random lookups over a big
-        // enterprise library cost more than pread (measured: the check endpoint lost 18 %).
+        // enterprise library cost more than pread (the licence check was slower with it).
         // The checkpoint threshold is small on purpose: see db::batch::checkpointer.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -115,7 +115,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 }
 
 /// Where a database URL points, decided once from its scheme.
-pub fn backend_of(url: &str) -> Backend {
+pub(crate) fn backend_of(url: &str) -> Backend {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Backend::Pg
     } else {
@@ -176,7 +176,7 @@ impl Pool {
         }
     }
 
-    pub fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         match self {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Pg(_) => Backend::Pg,
@@ -206,7 +206,9 @@ impl Pool {
 }
 
 impl Conn {
-    pub fn backend(&self) -> Backend {
+    /// Which backend this connection talks to.
+    #[cfg(test)]
+    pub(crate) fn backend(&self) -> Backend {
         match self {
             Conn::Sqlite(_) => Backend::Sqlite,
             Conn::Pg(_) => Backend::Pg,
@@ -256,7 +258,7 @@ impl Conn {
     }
 
     /// Whether a transaction (or savepoint) is open on this connection.
-    pub fn in_transaction(&mut self) -> QueryResult<bool> {
+    pub(crate) fn in_transaction(&mut self) -> QueryResult<bool> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         let depth =
             match self {
@@ -269,7 +271,7 @@ impl Conn {
     }
 
     /// Rolls back the innermost open transaction or savepoint.
-    pub fn rollback(&mut self) -> QueryResult<()> {
+    pub(crate) fn rollback(&mut self) -> QueryResult<()> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             Conn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(&mut **c),
@@ -279,7 +281,7 @@ impl Conn {
 
     /// Opens a top-level write transaction by hand (the group-commit writer does; stores
     /// use `write`).
-    pub fn begin(&mut self) -> QueryResult<()> {
+    pub(crate) fn begin(&mut self) -> QueryResult<()> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             Conn::Sqlite(c) => {
@@ -289,7 +291,7 @@ impl Conn {
         }
     }
 
-    pub fn commit(&mut self) -> QueryResult<()> {
+    pub(crate) fn commit(&mut self) -> QueryResult<()> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             Conn::Sqlite(c) => AnsiTransactionManager::commit_transaction(&mut **c),
@@ -310,7 +312,7 @@ pub struct Db {
 
 impl Db {
     /// Wraps an opened, migrated pool; on SQLite this starts the writer thread.
-    pub fn new(pool: Pool) -> Db {
+    pub(crate) fn new(pool: Pool) -> Db {
         let writer = match pool.backend() {
             Backend::Sqlite => Some(batch::GroupCommit::start(pool.clone())),
             Backend::Pg => None,
@@ -322,12 +324,12 @@ impl Db {
         &self.pool
     }
 
-    pub fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         self.pool.backend()
     }
 
     /// Runs blocking database work on actix's blocking pool, never on the executor.
-    pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
+    pub(crate) async fn run<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
@@ -344,7 +346,7 @@ impl Db {
     /// right here on the worker: handing it to the blocking pool and back costs two thread
     /// switches, more than the read itself. Anything longer, and every PostgreSQL round
     /// trip, goes to the pool.
-    pub async fn quick_read<T, F>(&self, work: F) -> ApiResult<T>
+    pub(crate) async fn quick_read<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
@@ -359,7 +361,7 @@ impl Db {
 
     /// Runs one unit of write work in its own transaction (part of a group commit on
     /// SQLite, where it may run twice: see `batch`), answering only after it is durable.
-    pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
+    pub(crate) async fn write<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
@@ -373,7 +375,7 @@ impl Db {
     /// Appends rows that are only ever appended; answers once they are durable. On SQLite
     /// the writer appends every waiting row of a batch in one statement; on PostgreSQL one
     /// INSERT, atomic without a transaction.
-    pub async fn append<R: batch::Appendable>(&self, rows: Vec<R>) -> ApiResult<()> {
+    pub(crate) async fn append<R: batch::Appendable>(&self, rows: Vec<R>) -> ApiResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -393,7 +395,7 @@ impl Db {
 /// PostgreSQL: the id of the writing transaction (`pg_current_xact_id()`). Ids are not in
 ///   commit order, so the watermark is the oldest transaction still running: every id below
 ///   it is settled. No lock is taken, so concurrent writers do not queue behind a counter.
-pub fn next_change_seq(conn: &mut Conn) -> QueryResult<i64> {
+pub(crate) fn next_change_seq(conn: &mut Conn) -> QueryResult<i64> {
     use diesel::sql_types::BigInt;
     match conn {
         Conn::Sqlite(c) => cached::Sql::<BigInt>::new(
@@ -422,7 +424,7 @@ pub fn sync_watermark(conn: &mut Conn) -> QueryResult<i64> {
 }
 
 /// Reads a value of the small key/value settings table.
-pub fn setting(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
+pub(crate) fn setting(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
     use schema::settings::dsl::*;
     db_run!(conn, |c| settings
         .filter(key.eq(name))
@@ -432,7 +434,7 @@ pub fn setting(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
 }
 
 /// Writes a setting (insert or replace).
-pub fn set_setting(conn: &mut Conn, name: &str, new_value: &str) -> QueryResult<()> {
+pub(crate) fn set_setting(conn: &mut Conn, name: &str, new_value: &str) -> QueryResult<()> {
     use schema::settings::dsl::*;
     db_run!(conn, |c| diesel::insert_into(settings)
         .values((key.eq(name), value.eq(new_value)))
@@ -444,6 +446,6 @@ pub fn set_setting(conn: &mut Conn, name: &str, new_value: &str) -> QueryResult<
 }
 
 /// Answers whether the database responds (for /readyz).
-pub fn ping(conn: &mut Conn) -> QueryResult<()> {
+pub(crate) fn ping(conn: &mut Conn) -> QueryResult<()> {
     db_run!(conn, |c| c.batch_execute("SELECT 1"))
 }

@@ -9,13 +9,13 @@ use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 use crate::db::{Conn, Pool};
 
 /// A migrated SQLite database that lives as long as this value.
-pub struct TestDb {
+pub(crate) struct TestDb {
     pub pool: Pool,
     _dir: tempfile::TempDir,
 }
 
 impl TestDb {
-    pub fn sqlite() -> TestDb {
+    pub(crate) fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("test.sqlite").display().to_string();
         let pool = Pool::open(&path, 2).expect("open SQLite");
@@ -23,12 +23,12 @@ impl TestDb {
         TestDb { pool, _dir: dir }
     }
 
-    pub fn conn(&self) -> Conn {
+    pub(crate) fn conn(&self) -> Conn {
         self.pool.get().expect("a connection")
     }
 
     /// A connection as SQLite itself, for plans and raw statements.
-    pub fn sqlite_conn(&self) -> PooledConnection<ConnectionManager<SqliteConnection>> {
+    pub(crate) fn sqlite_conn(&self) -> PooledConnection<ConnectionManager<SqliteConnection>> {
         match self.conn() {
             Conn::Sqlite(c) => c,
             Conn::Pg(_) => unreachable!("a SQLite path"),
@@ -43,7 +43,7 @@ struct PlanLine {
 }
 
 /// SQLite's plan for `sql` (each `?` bound to NULL), its steps joined by "; ".
-pub fn plan(c: &mut SqliteConnection, sql: &str) -> String {
+pub(crate) fn plan(c: &mut SqliteConnection, sql: &str) -> String {
     let mut explain = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).into_boxed::<Sqlite>();
     for _ in 0..sql.matches('?').count() {
         explain = explain.bind::<Nullable<Text>, _>(None::<String>);

@@ -11,7 +11,7 @@ use crate::enterprises::numbers;
 use crate::enterprises::store::{self, EnterpriseRow, LicenceRow};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CheckAnswer {
+pub(crate) struct CheckAnswer {
     /// The number as normalised.
     pub number: String,
     /// The licence kind the number is (or was claimed to be).
@@ -31,13 +31,13 @@ pub struct CheckAnswer {
 }
 
 /// Today's date in the district, as licences store their validity.
-pub fn today() -> String {
+pub(crate) fn today() -> String {
     crate::clock::today().format("%Y-%m-%d").to_string()
 }
 
 /// The enterprise as shown to a caller: personal data whole, or masked (张*三, 138****5678,
 /// ID numbers with 4 visible characters) for roles that need not see it.
-pub fn enterprise_view(e: &EnterpriseRow, whole: bool) -> Value {
+pub(crate) fn enterprise_view(e: &EnterpriseRow, whole: bool) -> Value {
     let (rep, phone, id) = if whole {
         (
             e.legal_representative.clone(),
@@ -70,7 +70,7 @@ pub fn enterprise_view(e: &EnterpriseRow, whole: bool) -> Value {
     })
 }
 
-pub fn licence_view(l: &LicenceRow) -> Value {
+pub(crate) fn licence_view(l: &LicenceRow) -> Value {
     json!({
         "kind": l.kind,
         "number": l.number,
@@ -81,12 +81,12 @@ pub fn licence_view(l: &LicenceRow) -> Value {
 }
 
 /// The outcome with the enterprise it found (for case routing and audit).
-pub struct Checked {
+pub(crate) struct Checked {
     pub answer: CheckAnswer,
     pub enterprise: Option<EnterpriseRow>,
 }
 
-pub fn run(
+pub(crate) fn run(
     conn: &mut Conn,
     raw: &str,
     claimed: Option<LicenceKind>,

@@ -22,7 +22,7 @@ use crate::web::paging::Page;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct CheckQuery {
+pub(crate) struct CheckQuery {
     /// The number as read off the wall (spaces, dashes and full-width characters are fine).
     pub number: String,
     /// `business_licence` (or `uscc`), `food_business`, `food_production`, `tobacco_retail`, `hygiene`.
@@ -54,7 +54,7 @@ fn parse_kind(kind: Option<&str>) -> ApiResult<Option<LicenceKind>> {
 #[utoipa::path(get, path = "/api/v1/licenses/check", tag = "enterprises", params(CheckQuery),
     responses((status = 200, body = CheckAnswer), (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn check_licence(
+pub(crate) async fn check_licence(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     who: Principal,
@@ -115,7 +115,7 @@ fn required_purpose(purpose: Option<String>) -> ApiResult<String> {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct SearchQuery {
+pub(crate) struct SearchQuery {
     /// A name fragment or a USCC prefix.
     pub q: Option<String>,
     /// A cell code.
@@ -135,7 +135,7 @@ pub struct SearchQuery {
     responses((status = 200, description = "{\"items\":[enterprise],\"next_cursor\"}", body = Object),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn search(
+pub(crate) async fn search(
     db: web::Data<Db>,
     who: Principal,
     device: Device,
@@ -208,7 +208,7 @@ pub async fn search(
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ViewQuery {
+pub(crate) struct ViewQuery {
     /// Why you look this enterprise up (required; written to the audit log).
     pub purpose: Option<String>,
 }
@@ -218,7 +218,7 @@ pub struct ViewQuery {
     params(("uscc" = String, Path, description = "unified social credit code"), ViewQuery),
     responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 400, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn view(
+pub(crate) async fn view(
     db: web::Data<Db>,
     who: Principal,
     device: Device,
@@ -271,7 +271,7 @@ pub async fn view(
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ImportQuery {
+pub(crate) struct ImportQuery {
     /// Refuse the whole file when any row is bad (default: good rows go in).
     pub strict: Option<bool>,
 }
@@ -283,7 +283,7 @@ pub struct ImportQuery {
     responses((status = 200, body = ImportSummary), (status = 422, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn import_library(
+pub(crate) async fn import_library(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     who: Principal,

@@ -14,8 +14,8 @@ use crate::checklist::model::PLACE_KINDS;
 use crate::enterprises::model::LicenceKind;
 use crate::enterprises::numbers::{self, Uscc};
 
-pub const ENTERPRISE_STATUSES: [&str; 4] = ["active", "revoked", "cancelled", "suspended"];
-pub const LICENCE_STATUSES: [&str; 4] = ["valid", "revoked", "expired", "suspended"];
+pub(crate) const ENTERPRISE_STATUSES: [&str; 4] = ["active", "revoked", "cancelled", "suspended"];
+pub(crate) const LICENCE_STATUSES: [&str; 4] = ["valid", "revoked", "expired", "suspended"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnterpriseRecord {
@@ -329,7 +329,7 @@ pub fn parse_csv(
 
 /// The status of a placeholder record that only carries licences for an enterprise that
 /// the file does not list (it may be in the library already).
-pub const ORPHAN_LICENCES: &str = "(licences only)";
+pub(crate) const ORPHAN_LICENCES: &str = "(licences only)";
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! The enterprise library and the numbers printed on licences.
 
-pub mod check;
-pub mod http;
+pub(crate) mod check;
+pub(crate) mod http;
 pub mod import;
-pub mod model;
+pub(crate) mod model;
 pub mod numbers;
 pub mod store;

@@ -12,7 +12,7 @@ use crate::enterprises::numbers::{self, NumberError, NumberKind};
 use crate::grid::coords::distance_m;
 
 /// A licence seen farther than this from the registered address is misplaced.
-pub const LOCATION_TOLERANCE_M: f64 = 300.0;
+pub(crate) const LOCATION_TOLERANCE_M: f64 = 300.0;
 
 #[derive(
     Debug,
@@ -31,7 +31,7 @@ pub const LOCATION_TOLERANCE_M: f64 = 300.0;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     // Declared from most to least serious: the derived order is the ranking.
     Malformed,
     BadCheckDigit,
@@ -47,7 +47,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 }
@@ -69,7 +69,7 @@ impl Verdict {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
-pub enum LicenceKind {
+pub(crate) enum LicenceKind {
     /// Also read from `uscc`, the number it is printed with.
     #[strum(to_string = "business_licence", serialize = "uscc")]
     BusinessLicence,
@@ -80,12 +80,12 @@ pub enum LicenceKind {
 }
 
 impl LicenceKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 
     /// Parses a kind; `uscc` is taken as the business licence it is printed on.
-    pub fn parse(s: &str) -> Option<LicenceKind> {
+    pub(crate) fn parse(s: &str) -> Option<LicenceKind> {
         s.parse().ok()
     }
 
@@ -111,7 +111,7 @@ impl LicenceKind {
 
 /// How a number reads before any lookup.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
+pub(crate) struct Reading {
     /// Normalised (full-width folded, spaces and dashes removed, upper case).
     pub number: String,
     /// The kind the number is (by its shape), or the claimed kind when it has no format.
@@ -123,7 +123,7 @@ pub struct Reading {
 
 impl Reading {
     /// Whether a lookup makes sense: a malformed or mis-checked number is not looked up.
-    pub fn lookup_worthy(&self) -> bool {
+    pub(crate) fn lookup_worthy(&self) -> bool {
         !self
             .verdicts
             .iter()
@@ -132,7 +132,7 @@ impl Reading {
 }
 
 /// Reads a number as presented, with the kind the inspector claims for it (if any).
-pub fn read_number(raw: &str, claimed: Option<LicenceKind>) -> Reading {
+pub(crate) fn read_number(raw: &str, claimed: Option<LicenceKind>) -> Reading {
     let number = numbers::normalise(raw);
     let shape = numbers::detect_kind(&number);
     let mut reading = Reading {
@@ -182,7 +182,7 @@ pub fn read_number(raw: &str, claimed: Option<LicenceKind>) -> Reading {
 
 /// What the library holds for a number.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     pub enterprise_status: String,
     pub enterprise_name: String,
     pub lon: f64,
@@ -194,14 +194,14 @@ pub struct Found {
 
 /// Where and under which name the number was seen.
 #[derive(Debug, Clone, Default)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub at: Option<(f64, f64)>,
     pub cell: Option<String>,
     pub name: Option<String>,
 }
 
 /// Every verdict that applies, most serious first (never empty: `valid` when none).
-pub fn verdicts(
+pub(crate) fn verdicts(
     reading: &Reading,
     found: Option<&Found>,
     seen: &Seen,
@@ -262,7 +262,7 @@ pub fn verdicts(
 /// Whether the name on a sign is the registered name: signs drop the city and district
 /// prefix and the 个体工商户 suffix, so the two match when one, so reduced, contains the
 /// other.
-pub fn names_match(seen: &str, registered: &str) -> bool {
+pub(crate) fn names_match(seen: &str, registered: &str) -> bool {
     let (a, b) = (core_name(seen), core_name(registered));
     !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a))
 }

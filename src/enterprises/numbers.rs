@@ -110,7 +110,7 @@ pub enum NumberKind {
 }
 
 impl NumberKind {
-    pub const ALL: [NumberKind; 5] = [
+    pub(crate) const ALL: [NumberKind; 5] = [
         NumberKind::Uscc,
         NumberKind::LegacyRegistration,
         NumberKind::OrganizationCode,
@@ -119,7 +119,7 @@ impl NumberKind {
     ];
 
     /// Stable name used in the API and the database.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             NumberKind::Uscc => "uscc",
             NumberKind::LegacyRegistration => "legacy_registration",
@@ -326,29 +326,33 @@ impl Uscc {
         Ok(Uscc(n.into_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Position 1: registering authority (9 market regulation, 1 institutional staffing, 5 civil
     /// affairs, Y other ...).
-    pub fn authority(&self) -> char {
+    #[cfg(test)]
+    pub(crate) fn authority(&self) -> char {
         char::from(self.0.as_bytes()[0])
     }
 
     /// Position 2: entity type within the authority (for 9: 1 enterprise, 2 individual business,
     /// 3 farmers' cooperative).
-    pub fn entity_type(&self) -> char {
+    #[cfg(test)]
+    pub(crate) fn entity_type(&self) -> char {
         char::from(self.0.as_bytes()[1])
     }
 
     /// Positions 3–8: administrative division code of the registering office (GB/T 2260).
-    pub fn division_code(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn division_code(&self) -> &str {
         &self.0[2..8]
     }
 
     /// Positions 9–17: the embedded organization code, its own check character included.
-    pub fn org_code(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn org_code(&self) -> &str {
         &self.0[8..17]
     }
 }
@@ -359,7 +363,7 @@ impl Uscc {
 
 /// The check digit of a legacy registration number whose first 14 digits are given, or `None` if they
 /// are not exactly 14 ASCII digits.
-pub fn legacy_check_digit(first14: &str) -> Option<char> {
+pub(crate) fn legacy_check_digit(first14: &str) -> Option<char> {
     if first14.len() != 14 || !first14.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -381,10 +385,10 @@ pub fn legacy_check_digit(first14: &str) -> Option<char> {
 /// Some old numbers seen in the wild carry a letter; the rule published in GS 15-2006 has none, so
 /// those are reported as malformed for review rather than accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LegacyRegNo(String);
+pub(crate) struct LegacyRegNo(String);
 
 impl LegacyRegNo {
-    pub fn parse(raw: &str) -> Result<Self, NumberError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, NumberError> {
         const WHAT: &str = "legacy registration number";
         let n = normalise(raw);
         expect_len(&n, 15, WHAT)?;
@@ -397,7 +401,8 @@ impl LegacyRegNo {
         Ok(LegacyRegNo(n))
     }
 
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -430,10 +435,10 @@ pub fn org_check_char(body8: &str) -> Option<char> {
 /// than as malformed; it is still never repaired. MOD 11 over values up to 35 cannot see a body
 /// substitution whose values differ by a multiple of 11 (e.g. 0↔B, 1↔C): the tests measure this.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrgCode(String);
+pub(crate) struct OrgCode(String);
 
 impl OrgCode {
-    pub fn parse(raw: &str) -> Result<Self, NumberError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, NumberError> {
         const WHAT: &str = "organization code";
         let n = normalise(raw);
         expect_len(&n, 9, WHAT)?;
@@ -460,7 +465,8 @@ impl OrgCode {
         Ok(OrgCode(n))
     }
 
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -489,14 +495,15 @@ fn parse_prefixed(raw: &str, prefix: &str, what: &str) -> Result<String, NumberE
 /// 食品经营许可证编号: "JY" + 14 digits (business form, province, city, county, sequence, check).
 /// Format only: no public check-digit algorithm exists.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FoodBusinessNo(String);
+pub(crate) struct FoodBusinessNo(String);
 
 impl FoodBusinessNo {
-    pub fn parse(raw: &str) -> Result<Self, NumberError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, NumberError> {
         parse_prefixed(raw, "JY", "food business licence number").map(FoodBusinessNo)
     }
 
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -504,14 +511,15 @@ impl FoodBusinessNo {
 /// 食品生产许可证编号: "SC" + 14 digits (category, province, city, county, sequence, check).
 /// Format only: no public check-digit algorithm exists.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FoodProductionNo(String);
+pub(crate) struct FoodProductionNo(String);
 
 impl FoodProductionNo {
-    pub fn parse(raw: &str) -> Result<Self, NumberError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, NumberError> {
         parse_prefixed(raw, "SC", "food production licence number").map(FoodProductionNo)
     }
 
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -547,7 +555,7 @@ number_traits!(Uscc, LegacyRegNo, OrgCode, FoodBusinessNo, FoodProductionNo);
 // ---------------------------------------------------------------------------------------------
 
 /// The kind a normalised number looks like, by shape alone (no check is computed).
-pub fn detect_kind(normalised: &str) -> Option<NumberKind> {
+pub(crate) fn detect_kind(normalised: &str) -> Option<NumberKind> {
     // Prefixes first: the letters J and S open no USCC in practice (S is not even in its set).
     if normalised.starts_with("JY") {
         return Some(NumberKind::FoodBusiness);
@@ -567,7 +575,8 @@ pub fn detect_kind(normalised: &str) -> Option<NumberKind> {
 
 /// The kind a raw number looks like, after normalising. Callers compare it with a claimed kind to tell
 /// "wrong kind of number" apart from "bad number".
-pub fn shape_kind(raw: &str) -> Option<NumberKind> {
+#[cfg(test)]
+pub(crate) fn shape_kind(raw: &str) -> Option<NumberKind> {
     detect_kind(&normalise(raw))
 }
 
@@ -611,7 +620,7 @@ pub fn validate(raw: &str, kind: Option<NumberKind>) -> Result<(NumberKind, Stri
 
 /// The check character of a resident ID whose first 17 digits are given, or `None` if they are not 17
 /// ASCII digits. For fixture generators; never use it to "fix" a number.
-pub fn resident_id_check_char(first17: &str) -> Option<char> {
+pub(crate) fn resident_id_check_char(first17: &str) -> Option<char> {
     if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -625,7 +634,7 @@ pub fn resident_id_check_char(first17: &str) -> Option<char> {
 
 /// Whether `raw` (normalised first, so a lower-case x is fine) is an 18-character resident ID with the
 /// right ISO 7064 MOD 11-2 check character. The birth date is not checked.
-pub fn resident_id_valid(raw: &str) -> bool {
+pub(crate) fn resident_id_valid(raw: &str) -> bool {
     let n = normalise(raw);
     n.len() == 18
         && n.is_ascii()
@@ -634,7 +643,7 @@ pub fn resident_id_valid(raw: &str) -> bool {
 
 /// Shows only the last 4 characters of an ID, keeping its length: "**************123X". An ID of 4
 /// characters or fewer is masked entirely, since showing all of it would mask nothing.
-pub fn mask_resident_id(id: &str) -> String {
+pub(crate) fn mask_resident_id(id: &str) -> String {
     let len = id.chars().count();
     if len <= 4 {
         return "*".repeat(len);
@@ -645,7 +654,7 @@ pub fn mask_resident_id(id: &str) -> String {
 
 /// "13812345678" → "138****5678". Other lengths keep the first 3 and last 2 when longer than 6
 /// characters; anything shorter is masked entirely.
-pub fn mask_phone(p: &str) -> String {
+pub(crate) fn mask_phone(p: &str) -> String {
     let chars: Vec<char> = p.chars().collect();
     let len = chars.len();
     let (head, tail) = match len {
@@ -661,7 +670,7 @@ pub fn mask_phone(p: &str) -> String {
 
 /// Chinese names by character: "张三" → "张*", "张三丰" → "张*丰", longer → first + stars + last.
 /// An all-ASCII name becomes its first character + "***", which also hides its length.
-pub fn mask_name(n: &str) -> String {
+pub(crate) fn mask_name(n: &str) -> String {
     let chars: Vec<char> = n.chars().collect();
     match chars.as_slice() {
         [] => String::new(),

@@ -15,7 +15,7 @@ use crate::grid::index::CellIndex;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = enterprises)]
-pub struct EnterpriseRow {
+pub(crate) struct EnterpriseRow {
     pub uscc: String,
     pub name: String,
     pub legal_representative: String,
@@ -34,10 +34,9 @@ pub struct EnterpriseRow {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = licences)]
-pub struct LicenceRow {
+pub(crate) struct LicenceRow {
     pub kind: String,
     pub number: String,
-    pub uscc: String,
     pub valid_from: String,
     pub valid_to: String,
     pub status: String,
@@ -222,7 +221,7 @@ fn upsert_licences(
     Ok(list.len())
 }
 
-pub fn find(conn: &mut Conn, uscc: &str) -> QueryResult<Option<EnterpriseRow>> {
+pub(crate) fn find(conn: &mut Conn, uscc: &str) -> QueryResult<Option<EnterpriseRow>> {
     // By key with get_result, which binds no LIMIT (SQLite re-prepares a bound LIMIT).
     db_run!(conn, |c| enterprises::table
         .find(uscc)
@@ -231,7 +230,7 @@ pub fn find(conn: &mut Conn, uscc: &str) -> QueryResult<Option<EnterpriseRow>> {
         .optional())
 }
 
-pub fn licences_of(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<LicenceRow>> {
+pub(crate) fn licences_of(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<LicenceRow>> {
     db_run!(conn, |c| licences::table
         .filter(licences::uscc.eq(uscc))
         .order((licences::kind, licences::number))
@@ -242,7 +241,7 @@ pub fn licences_of(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<LicenceRow>> 
 /// What the library holds for a normalised number: the licence of that number (of the
 /// claimed kind when there are several) and its enterprise, or the enterprise whose USCC
 /// it is.
-pub fn lookup(
+pub(crate) fn lookup(
     conn: &mut Conn,
     number: &str,
     kind: Option<LicenceKind>,
@@ -293,7 +292,7 @@ pub(super) fn visible_to(region_prefix: &str, cell: Option<&str>) -> bool {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Search {
+pub(crate) struct Search {
     /// Code prefix of the caller's region; enterprises outside every cell are shown only
     /// to callers without a region restriction.
     pub region_prefix: String,
@@ -306,7 +305,7 @@ pub struct Search {
 }
 
 /// Up to `limit` enterprises matching `s`, by USCC after `after`.
-pub fn search(
+pub(crate) fn search(
     conn: &mut Conn,
     s: &Search,
     after: Option<&str>,
@@ -379,7 +378,7 @@ pub fn search(
 }
 
 /// Records that a report names enterprises (by its place or the licences seen there).
-pub fn link_report(conn: &mut Conn, report: &str, usccs: &[String]) -> QueryResult<()> {
+pub(crate) fn link_report(conn: &mut Conn, report: &str, usccs: &[String]) -> QueryResult<()> {
     // Row by row: a report names one or two enterprises, and a single-row INSERT stays
     // prepared where a multi-row one does not.
     for uscc in usccs {
@@ -395,7 +394,7 @@ pub fn link_report(conn: &mut Conn, report: &str, usccs: &[String]) -> QueryResu
 }
 
 /// Reports that named the enterprise, newest first (at most 100).
-pub fn reports_naming(
+pub(crate) fn reports_naming(
     conn: &mut Conn,
     uscc: &str,
 ) -> QueryResult<Vec<(String, i64, Option<String>)>> {
@@ -414,7 +413,10 @@ pub fn reports_naming(
 }
 
 /// Cases about the enterprise, newest first (at most 100).
-pub fn cases_about(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<(i64, String, String, i64)>> {
+pub(crate) fn cases_about(
+    conn: &mut Conn,
+    uscc: &str,
+) -> QueryResult<Vec<(i64, String, String, i64)>> {
     db_run!(conn, |c| cases::table
         .filter(cases::enterprise_uscc.eq(uscc))
         .order(cases::id.desc())

@@ -20,13 +20,13 @@ const EARTH_RADIUS_M: f64 = 6_371_008.8;
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Crs {
+pub(crate) enum Crs {
     Wgs84,
     Gcj02,
 }
 
 impl Crs {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Crs::Wgs84 => "wgs84",
             Crs::Gcj02 => "gcj02",
@@ -46,7 +46,7 @@ impl std::str::FromStr for Crs {
 }
 
 /// Whether a coordinate pair is on the globe at all.
-pub fn in_range(lon: f64, lat: f64) -> bool {
+pub(crate) fn in_range(lon: f64, lat: f64) -> bool {
     lon.is_finite()
         && lat.is_finite()
         && (-180.0..=180.0).contains(&lon)
@@ -110,7 +110,7 @@ pub fn gcj02_to_wgs84(lon: f64, lat: f64) -> (f64, f64) {
 }
 
 /// Converts a point in `crs` to WGS-84.
-pub fn to_wgs84(crs: Crs, lon: f64, lat: f64) -> (f64, f64) {
+pub(crate) fn to_wgs84(crs: Crs, lon: f64, lat: f64) -> (f64, f64) {
     match crs {
         Crs::Wgs84 => (lon, lat),
         Crs::Gcj02 => gcj02_to_wgs84(lon, lat),
@@ -121,7 +121,7 @@ pub fn to_wgs84(crs: Crs, lon: f64, lat: f64) -> (f64, f64) {
 /// or every problem with it, each naming the request's field (`{field}.crs`, `{field}`),
 /// for a 422. The one reading of positions that locate, licence checks, reports and cases
 /// share.
-pub fn read_point(
+pub(crate) fn read_point(
     field: &str,
     lon: f64,
     lat: f64,
@@ -153,7 +153,7 @@ pub fn read_point(
 }
 
 /// [`read_point`] for a handler: 422 listing the problems.
-pub fn point_param(lon: f64, lat: f64, crs: Option<&str>) -> ApiResult<(f64, f64)> {
+pub(crate) fn point_param(lon: f64, lat: f64, crs: Option<&str>) -> ApiResult<(f64, f64)> {
     read_point("", lon, lat, crs).map_err(|problems| {
         ApiError::invalid(
             "the position is invalid",

@@ -17,7 +17,7 @@ use crate::web::paging::Page;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct LocateQuery {
+pub(crate) struct LocateQuery {
     /// Longitude in the given CRS.
     pub lon: f64,
     /// Latitude in the given CRS.
@@ -27,13 +27,13 @@ pub struct LocateQuery {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Position {
+pub(crate) struct Position {
     pub lon: f64,
     pub lat: f64,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct LocateResponse {
+pub(crate) struct LocateResponse {
     pub cell: RegionRef,
     pub community: RegionRef,
     pub town: RegionRef,
@@ -48,7 +48,7 @@ pub struct LocateResponse {
         (status = 404, description = "outside every cell", body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn locate(
+pub(crate) async fn locate(
     map: web::Data<MapIndex>,
     _who: Principal,
     query: web::Query<LocateQuery>,
@@ -70,7 +70,7 @@ pub async fn locate(
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct CellsQuery {
+pub(crate) struct CellsQuery {
     /// Only cells under this region (a town or community code).
     pub region: Option<String>,
     /// Page size, 1 to 1000 (default 100).
@@ -85,7 +85,7 @@ pub struct CellsQuery {
     responses((status = 200, description = "GeoJSON FeatureCollection of cells with properties code, name, community, town, district, inspectors", content_type = "application/geo+json", body = Object),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn cells(
+pub(crate) async fn cells(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     who: Principal,
@@ -150,7 +150,7 @@ pub async fn cells(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RegionNode {
+pub(crate) struct RegionNode {
     pub code: String,
     pub level: Level,
     pub name: String,
@@ -164,7 +164,10 @@ pub struct RegionNode {
 #[utoipa::path(get, path = "/api/v1/regions", tag = "grid",
     responses((status = 200, body = Vec<RegionNode>), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn regions(db: web::Data<Db>, who: Principal) -> ApiResult<web::Json<Vec<RegionNode>>> {
+pub(crate) async fn regions(
+    db: web::Data<Db>,
+    who: Principal,
+) -> ApiResult<web::Json<Vec<RegionNode>>> {
     let rows = db.run(|conn| Ok(store::live_regions(conn)?)).await?;
     let reach = who.reach();
     // Their region, what it covers, and what covers it.

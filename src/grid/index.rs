@@ -35,7 +35,7 @@ pub struct CellEntry {
 }
 
 impl CellEntry {
-    pub fn placement(&self) -> Placement {
+    pub(crate) fn placement(&self) -> Placement {
         Placement {
             cell: Some(self.cell.code.clone()),
             community: Some(self.community.code.clone()),
@@ -48,7 +48,7 @@ impl CellEntry {
 /// Where a point lies in the map: its cell and the regions above it (all None outside the
 /// map).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Placement {
+pub(crate) struct Placement {
     pub cell: Option<String>,
     pub community: Option<String>,
     pub town: Option<String>,
@@ -68,15 +68,6 @@ pub struct CellIndex {
 }
 
 impl CellIndex {
-    pub fn empty() -> Self {
-        CellIndex {
-            version: -1,
-            tree: RTree::new(),
-            cells: Vec::new(),
-            names: HashMap::new(),
-        }
-    }
-
     pub fn build(version: i64, mut cells: Vec<CellEntry>, names: HashMap<String, String>) -> Self {
         cells.sort_by(|a, b| a.cell.code.cmp(&b.cell.code));
         let boxes = cells
@@ -99,7 +90,7 @@ impl CellIndex {
         }
     }
 
-    pub fn region_name(&self, code: &str) -> Option<&str> {
+    pub(crate) fn region_name(&self, code: &str) -> Option<&str> {
         self.names.get(code).map(String::as_str)
     }
 
@@ -134,7 +125,7 @@ pub struct MapIndex {
 }
 
 impl MapIndex {
-    pub fn new(index: CellIndex) -> MapIndex {
+    pub(crate) fn new(index: CellIndex) -> MapIndex {
         MapIndex {
             current: ArcSwap::from_pointee(index),
         }
@@ -146,7 +137,7 @@ impl MapIndex {
 
     /// Rebuilds the index when the stored map changed (after an import here, or in another
     /// process); answers whether it did.
-    pub async fn refresh(&self, db: &Db) -> ApiResult<bool> {
+    pub(crate) async fn refresh(&self, db: &Db) -> ApiResult<bool> {
         let known = self.current.load().version;
         let fresh = db
             .run(move |conn| {
@@ -172,7 +163,7 @@ impl MapIndex {
 }
 
 /// Looks for a changed map every `period`, on the current actix runtime.
-pub fn spawn_refresher(map: web::Data<MapIndex>, db: web::Data<Db>, period: Duration) {
+pub(crate) fn spawn_refresher(map: web::Data<MapIndex>, db: web::Data<Db>, period: Duration) {
     actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(period).await;

@@ -2,7 +2,7 @@
 //! coordinate systems handhelds report in.
 
 pub mod coords;
-pub mod http;
+pub(crate) mod http;
 pub mod index;
-pub mod model;
+pub(crate) mod model;
 pub mod store;

@@ -5,13 +5,13 @@
 use geo::{Area, BoundingRect, Coord, Intersects, Line, MultiPolygon, Polygon, Relate};
 use rstar::{RTree, RTreeObject, AABB};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::region::{Level, RegionCode};
 
 /// One region of an imported map, validated.
 #[derive(Debug, Clone)]
-pub struct Region {
+pub(crate) struct Region {
     pub code: String,
     pub level: Level,
     pub name: String,
@@ -23,7 +23,7 @@ pub struct Region {
 }
 
 impl Region {
-    pub fn bbox(&self) -> (f64, f64, f64, f64) {
+    pub(crate) fn bbox(&self) -> (f64, f64, f64, f64) {
         match self.shape.bounding_rect() {
             Some(r) => (r.min().x, r.min().y, r.max().x, r.max().y),
             None => (0.0, 0.0, 0.0, 0.0),
@@ -33,7 +33,7 @@ impl Region {
 
 /// A problem found in an imported map, naming the feature it is about.
 #[derive(Debug, Clone, Serialize)]
-pub struct MapProblem {
+pub(crate) struct MapProblem {
     pub feature: usize,
     pub code: Option<String>,
     pub problem: String,
@@ -41,7 +41,7 @@ pub struct MapProblem {
 
 /// Parses and validates a whole map (a GeoJSON FeatureCollection). Either every region is
 /// good, or the answer lists every problem found.
-pub fn parse_map(text: &str) -> Result<Vec<Region>, Vec<MapProblem>> {
+pub(crate) fn parse_map(text: &str) -> Result<Vec<Region>, Vec<MapProblem>> {
     let fail = |problem: String| {
         vec![MapProblem {
             feature: 0,
@@ -356,13 +356,10 @@ fn check_tiling(regions: &[Region], problems: &mut Vec<MapProblem>) {
     }
 }
 
-pub fn problems_json(problems: &[MapProblem]) -> Value {
-    json!(problems)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
         json!({"type":"Polygon","coordinates":[[[x0,y0],[x1,y0],[x1,y1],[x0,y1],[x0,y0]]]})

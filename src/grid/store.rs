@@ -14,18 +14,17 @@ use crate::region::{Level, RegionCode};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = regions)]
-pub struct RegionRow {
+pub(crate) struct RegionRow {
     pub code: String,
     pub level: Level,
     pub name: String,
     pub name_en: String,
     pub parent_code: Option<String>,
     pub geometry: String,
-    pub change_seq: i64,
 }
 
 #[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
-pub struct MapImportSummary {
+pub(crate) struct MapImportSummary {
     pub inserted: usize,
     pub updated: usize,
     pub unchanged: usize,
@@ -56,7 +55,10 @@ struct RegionValues<'a> {
 /// Replaces the stored map with `new_regions` (already validated) in one transaction.
 /// Regions missing from the new map are kept as tombstones so that handhelds learn of the
 /// removal when they sync, and so that old reports keep their cell.
-pub fn replace_map(conn: &mut Conn, new_regions: &[Region]) -> QueryResult<MapImportSummary> {
+pub(crate) fn replace_map(
+    conn: &mut Conn,
+    new_regions: &[Region],
+) -> QueryResult<MapImportSummary> {
     conn.write(|conn| {
         let seq = db::next_change_seq(conn)?;
         let existing: HashMap<String, (String, String, String, bool)> = db_run!(conn, |c| {
@@ -149,14 +151,14 @@ pub fn replace_map(conn: &mut Conn, new_regions: &[Region]) -> QueryResult<MapIm
 }
 
 /// The version of the stored map; -1 while there is none.
-pub fn map_version(conn: &mut Conn) -> QueryResult<i64> {
+pub(crate) fn map_version(conn: &mut Conn) -> QueryResult<i64> {
     Ok(db::setting(conn, MAP_VERSION_KEY)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(-1))
 }
 
 /// Every live region (not tombstoned), ordered by code.
-pub fn live_regions(conn: &mut Conn) -> QueryResult<Vec<RegionRow>> {
+pub(crate) fn live_regions(conn: &mut Conn) -> QueryResult<Vec<RegionRow>> {
     db_run!(conn, |c| regions::table
         .filter(regions::deleted_at.is_null())
         .order(regions::code)
@@ -165,10 +167,10 @@ pub fn live_regions(conn: &mut Conn) -> QueryResult<Vec<RegionRow>> {
 }
 
 /// A bounding box: `(min_lon, min_lat, max_lon, max_lat)`.
-pub type BBox = (f64, f64, f64, f64);
+pub(crate) type BBox = (f64, f64, f64, f64);
 
 /// Each live cell's code and its bounding box, as stored by `replace_map`.
-pub fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, BBox)>> {
+pub(crate) fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, BBox)>> {
     let rows: Vec<(String, f64, f64, f64, f64)> = db_run!(conn, |c| regions::table
         .filter(regions::deleted_at.is_null())
         .filter(regions::level.eq(Level::Cell))
@@ -185,15 +187,6 @@ pub fn cell_bboxes(conn: &mut Conn) -> QueryResult<Vec<(String, BBox)>> {
         .into_iter()
         .map(|(code, w, s, e, n)| (code, (w, s, e, n)))
         .collect())
-}
-
-pub fn region(conn: &mut Conn, code: &str) -> QueryResult<Option<RegionRow>> {
-    db_run!(conn, |c| regions::table
-        .find(code)
-        .filter(regions::deleted_at.is_null())
-        .select(RegionRow::as_select())
-        .first(c)
-        .optional())
 }
 
 /// Builds the locate index from the stored map.
@@ -256,7 +249,7 @@ fn shape_of(geometry: &str) -> Result<geo::MultiPolygon<f64>, String> {
 }
 
 /// Live cells whose code starts with `prefix`, after the cursor code, at most `limit`.
-pub fn cells_page(
+pub(crate) fn cells_page(
     conn: &mut Conn,
     prefix: &str,
     after: Option<&str>,
@@ -276,13 +269,13 @@ pub fn cells_page(
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AssignedInspector {
+pub(crate) struct AssignedInspector {
     pub username: String,
     pub display_name: String,
 }
 
 /// The active inspectors assigned to each of `cells`.
-pub fn inspectors_of(
+pub(crate) fn inspectors_of(
     conn: &mut Conn,
     cells: &[String],
 ) -> QueryResult<HashMap<String, Vec<AssignedInspector>>> {

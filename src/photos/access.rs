@@ -6,7 +6,11 @@ use crate::db::Conn;
 use crate::photos::store::PhotoRow;
 use crate::{cases, reports};
 
-pub fn may_see(conn: &mut Conn, who: &Principal, row: &PhotoRow) -> diesel::QueryResult<bool> {
+pub(crate) fn may_see(
+    conn: &mut Conn,
+    who: &Principal,
+    row: &PhotoRow,
+) -> diesel::QueryResult<bool> {
     if row.uploader_id == who.user_id || who.role == Role::Admin {
         return Ok(true);
     }

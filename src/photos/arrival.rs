@@ -12,7 +12,7 @@ use crate::photos::store::{self, PhotoFiles, PhotoRow};
 use crate::web::error::{ApiError, ApiResult};
 
 /// What an upload did.
-pub struct Arrived {
+pub(crate) struct Arrived {
     /// False when the server had the photo already.
     pub created: bool,
     pub row: PhotoRow,
@@ -21,7 +21,7 @@ pub struct Arrived {
 }
 
 /// Stores the bytes of photo `sha` sent as `declared` by `uploader`.
-pub async fn receive(
+pub(crate) async fn receive(
     db: &Db,
     files: &PhotoFiles,
     uploader: i64,

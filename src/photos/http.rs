@@ -15,7 +15,7 @@ use crate::reports::model::is_sha256;
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
 
 #[derive(Serialize, ToSchema)]
-pub struct PhotoView {
+pub(crate) struct PhotoView {
     pub sha256: String,
     pub content_type: String,
     pub bytes: i64,
@@ -67,7 +67,7 @@ fn parse_sha(raw: &str) -> ApiResult<String> {
     responses((status = 201, body = PhotoView), (status = 200, body = PhotoView),
         (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn upload(
+pub(crate) async fn upload(
     db: web::Data<Db>,
     files: web::Data<PhotoFiles>,
     who: Principal,
@@ -105,7 +105,7 @@ pub async fn upload(
     params(("sha256" = String, Path, description = "hex SHA-256")),
     responses((status = 200, description = "the server has it"), (status = 404, description = "not yet")),
     security(("bearer" = [])))]
-pub async fn exists(
+pub(crate) async fn exists(
     db: web::Data<Db>,
     _who: Principal,
     sha: web::Path<String>,
@@ -165,7 +165,7 @@ async fn serve_file(
     params(("sha256" = String, Path, description = "hex SHA-256")),
     responses((status = 200, description = "the image", content_type = "image/jpeg"), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn original(
+pub(crate) async fn original(
     db: web::Data<Db>,
     files: web::Data<PhotoFiles>,
     who: Principal,
@@ -179,7 +179,7 @@ pub async fn original(
     params(("sha256" = String, Path, description = "hex SHA-256")),
     responses((status = 200, description = "the thumbnail", content_type = "image/jpeg"), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn thumbnail(
+pub(crate) async fn thumbnail(
     db: web::Data<Db>,
     files: web::Data<PhotoFiles>,
     who: Principal,

@@ -1,8 +1,8 @@
 //! Photos from handhelds and browsers: content-addressed storage, decoding, EXIF and
 //! thumbnails, and who may see them.
 
-pub mod access;
-pub mod arrival;
-pub mod http;
-pub mod model;
-pub mod store;
+pub(crate) mod access;
+pub(crate) mod arrival;
+pub(crate) mod http;
+pub(crate) mod model;
+pub(crate) mod store;

@@ -8,17 +8,17 @@ use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 use image::{ImageFormat, ImageReader};
 
 /// The longest side of a thumbnail, in pixels.
-pub const THUMBNAIL_SIDE: u32 = 320;
+pub(crate) const THUMBNAIL_SIDE: u32 = 320;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoFormat {
+pub(crate) enum PhotoFormat {
     Jpeg,
     Png,
     Webp,
 }
 
 impl PhotoFormat {
-    pub fn from_content_type(ct: &str) -> Option<PhotoFormat> {
+    pub(crate) fn from_content_type(ct: &str) -> Option<PhotoFormat> {
         match ct
             .split(';')
             .next()
@@ -34,7 +34,7 @@ impl PhotoFormat {
         }
     }
 
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             PhotoFormat::Jpeg => "image/jpeg",
             PhotoFormat::Png => "image/png",
@@ -42,7 +42,7 @@ impl PhotoFormat {
         }
     }
 
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             PhotoFormat::Jpeg => "jpg",
             PhotoFormat::Png => "png",
@@ -59,7 +59,7 @@ impl PhotoFormat {
     }
 
     /// The format the bytes' signature names, if it is one we take.
-    pub fn sniff(bytes: &[u8]) -> Option<PhotoFormat> {
+    pub(crate) fn sniff(bytes: &[u8]) -> Option<PhotoFormat> {
         match image::guess_format(bytes).ok()? {
             ImageFormat::Jpeg => Some(PhotoFormat::Jpeg),
             ImageFormat::Png => Some(PhotoFormat::Png),
@@ -70,7 +70,7 @@ impl PhotoFormat {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Inspected {
+pub(crate) struct Inspected {
     pub format: PhotoFormat,
     pub width: u32,
     pub height: u32,
@@ -83,7 +83,7 @@ pub struct Inspected {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum PhotoError {
+pub(crate) enum PhotoError {
     /// Not one of the image types we take (415).
     #[error("unsupported image type: send image/jpeg, image/png or image/webp")]
     Unsupported,
@@ -99,7 +99,7 @@ pub enum PhotoError {
 }
 
 /// Checks, decodes and measures an upload, reads its EXIF and makes its thumbnail.
-pub fn inspect(bytes: &[u8], declared: PhotoFormat) -> Result<Inspected, PhotoError> {
+pub(crate) fn inspect(bytes: &[u8], declared: PhotoFormat) -> Result<Inspected, PhotoError> {
     let format = PhotoFormat::sniff(bytes).ok_or(PhotoError::Unsupported)?;
     if format != declared {
         return Err(PhotoError::TypeMismatch {
@@ -161,7 +161,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 
 /// DateTimeOriginal and GPS from EXIF, when present and well-formed; anything unreadable
 /// is treated as absent (a photo without EXIF is normal, not an error).
-pub fn exif_facts(bytes: &[u8]) -> (Option<i64>, Option<(f64, f64)>) {
+pub(crate) fn exif_facts(bytes: &[u8]) -> (Option<i64>, Option<(f64, f64)>) {
     let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
         return (None, None);
     };

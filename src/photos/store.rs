@@ -16,12 +16,12 @@ use crate::db_run;
 use crate::photos::model::PhotoFormat;
 
 #[derive(Clone, Debug)]
-pub struct PhotoFiles {
+pub(crate) struct PhotoFiles {
     root: PathBuf,
 }
 
 impl PhotoFiles {
-    pub fn new(data_dir: &Path) -> std::io::Result<PhotoFiles> {
+    pub(crate) fn new(data_dir: &Path) -> std::io::Result<PhotoFiles> {
         let root = data_dir.join("photos");
         fs::create_dir_all(&root)?;
         let files = PhotoFiles { root };
@@ -33,16 +33,16 @@ impl PhotoFiles {
         self.root.join(&sha[..2])
     }
 
-    pub fn original(&self, sha: &str, format: PhotoFormat) -> PathBuf {
+    pub(crate) fn original(&self, sha: &str, format: PhotoFormat) -> PathBuf {
         self.dir(sha).join(format!("{sha}.{}", format.extension()))
     }
 
-    pub fn thumbnail(&self, sha: &str) -> PathBuf {
+    pub(crate) fn thumbnail(&self, sha: &str) -> PathBuf {
         self.dir(sha).join(format!("{sha}.thumb.jpg"))
     }
 
     /// Writes `bytes` to `path` so that `path` never holds a partial file.
-    pub fn write_durably(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn write_durably(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().expect("photo paths have a directory");
         fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(
@@ -84,7 +84,7 @@ impl PhotoFiles {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = photos)]
-pub struct PhotoRow {
+pub(crate) struct PhotoRow {
     pub sha256: String,
     pub uploader_id: i64,
     pub content_type: String,
@@ -97,7 +97,7 @@ pub struct PhotoRow {
     pub received_at: i64,
 }
 
-pub fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
+pub(crate) fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
     // By key with get_result, which binds no LIMIT (SQLite re-prepares a bound LIMIT).
     db_run!(conn, |c| photos::table
         .find(sha)
@@ -107,7 +107,7 @@ pub fn find(conn: &mut Conn, sha: &str) -> QueryResult<Option<PhotoRow>> {
 }
 
 /// Inserts the row unless the photo is known; answers whether it was new.
-pub fn insert(conn: &mut Conn, row: &PhotoRow) -> QueryResult<bool> {
+pub(crate) fn insert(conn: &mut Conn, row: &PhotoRow) -> QueryResult<bool> {
     let n = db_run!(conn, |c| diesel::insert_into(photos::table)
         .values(row)
         .on_conflict_do_nothing()

@@ -7,7 +7,7 @@ use crate::reports::store::{self, ReportRow};
 
 /// Whether `who` may read `row`. `inspector_region` (a query) is called only for a report
 /// outside the map, the one case that needs it.
-pub fn may_read<E>(
+pub(crate) fn may_read<E>(
     who: &Principal,
     row: &ReportRow,
     inspector_region: impl FnOnce() -> Result<Option<String>, E>,
@@ -23,6 +23,10 @@ pub fn may_read<E>(
 }
 
 /// [`may_read`], looking the inspector's region up when it is needed.
-pub fn readable_by(conn: &mut Conn, who: &Principal, row: &ReportRow) -> diesel::QueryResult<bool> {
+pub(crate) fn readable_by(
+    conn: &mut Conn,
+    who: &Principal,
+    row: &ReportRow,
+) -> diesel::QueryResult<bool> {
     may_read(who, row, || store::inspector_region(conn, row.inspector_id))
 }

@@ -28,7 +28,7 @@ use crate::web::paging::{time_param, Page, TimeAndId};
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn submit(
+pub(crate) async fn submit(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     checklists: web::Data<Checklists>,
@@ -51,7 +51,7 @@ pub async fn submit(
 
 /// A report as stored, with its current flags, photos and cases.
 #[derive(Serialize, ToSchema)]
-pub struct ReportView {
+pub(crate) struct ReportView {
     pub id: String,
     pub inspector: String,
     pub captured_at: String,
@@ -112,7 +112,7 @@ fn view(
     responses((status = 200, description = "the report; a GeoJSON Feature with `Accept: application/geo+json`", content((ReportView = "application/json"), (Object = "application/geo+json"))),
         (status = 404, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn read(
+pub(crate) async fn read(
     db: web::Data<Db>,
     who: Principal,
     accept: Accept,
@@ -157,7 +157,7 @@ fn feature(v: &ReportView) -> geojson::Feature {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ReportQuery {
+pub(crate) struct ReportQuery {
     /// Username of the inspector.
     pub inspector: Option<String>,
     /// Cell code.
@@ -186,7 +186,7 @@ const FLAGS: [&str; 6] = [
     responses((status = 200, description = "{\"items\":[ReportView],\"next_cursor\"} or a GeoJSON FeatureCollection", body = Object),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn list(
+pub(crate) async fn list(
     db: web::Data<Db>,
     who: Principal,
     accept: Accept,

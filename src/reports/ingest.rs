@@ -25,7 +25,7 @@ use crate::web::extract::Device;
 
 /// What a handheld is told of its report.
 #[derive(Serialize, ToSchema)]
-pub struct ReportAnswer {
+pub(crate) struct ReportAnswer {
     pub id: String,
     pub received_at: String,
     /// The containing cell, or null outside the map.
@@ -44,13 +44,13 @@ pub struct ReportAnswer {
 
 /// The outcome of an ingest: the answer, and whether the report is new (201) or a retry of
 /// a stored one (200).
-pub struct Ingested {
+pub(crate) struct Ingested {
     pub created: bool,
     pub answer: Value,
 }
 
 /// What ingest needs of the server.
-pub struct Ingest<'a> {
+pub(crate) struct Ingest<'a> {
     pub db: &'a Db,
     pub map: &'a MapIndex,
     pub checklists: &'a Checklists,
@@ -65,7 +65,7 @@ enum Written {
 
 impl Ingest<'_> {
     /// Takes in the report `body` of inspector `who`.
-    pub async fn report(
+    pub(crate) async fn report(
         &self,
         who: &Principal,
         device: &Device,

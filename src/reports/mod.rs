@@ -1,8 +1,8 @@
 //! Geotagged inspection reports from handhelds: validation, idempotent ingest, flags, and
 //! the cases their failed items open.
 
-pub mod access;
-pub mod http;
-pub mod ingest;
-pub mod model;
-pub mod store;
+pub(crate) mod access;
+pub(crate) mod http;
+pub(crate) mod ingest;
+pub(crate) mod model;
+pub(crate) mod store;

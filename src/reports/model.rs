@@ -12,18 +12,18 @@ use crate::checklist::model::{ChecklistItem, PLACE_KINDS};
 use crate::grid::coords::{self, Crs};
 
 /// How far ahead of the server clock a capture time may lie (device clocks drift).
-pub const MAX_CLOCK_AHEAD_US: i64 = 5 * 60 * 1_000_000;
+pub(crate) const MAX_CLOCK_AHEAD_US: i64 = 5 * 60 * 1_000_000;
 /// A report captured longer than this before it arrived is flagged `late`.
-pub const LATE_AFTER_US: i64 = 72 * 3600 * 1_000_000;
+pub(crate) const LATE_AFTER_US: i64 = 72 * 3600 * 1_000_000;
 /// A photo whose EXIF position lies farther than this from the report is flagged.
-pub const PHOTO_DISTANCE_M: f64 = 200.0;
+pub(crate) const PHOTO_DISTANCE_M: f64 = 200.0;
 /// A photo whose EXIF time lies farther than this from `captured_at` is flagged.
-pub const PHOTO_TIME_US: i64 = 2 * 3600 * 1_000_000;
+pub(crate) const PHOTO_TIME_US: i64 = 2 * 3600 * 1_000_000;
 
 /// The report as a handheld sends it (see schemas/report.schema.json).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReportInput {
+pub(crate) struct ReportInput {
     /// UUID chosen by the device; retrying with the same id and body is safe.
     #[schema(example = "1f0c6a4e-9b7d-4c1e-8d2a-5b3f7e9a0c11")]
     pub id: String,
@@ -45,7 +45,7 @@ pub struct ReportInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LocationInput {
+pub(crate) struct LocationInput {
     pub lon: f64,
     pub lat: f64,
     pub accuracy_m: Option<f64>,
@@ -55,7 +55,7 @@ pub struct LocationInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PlaceInput {
+pub(crate) struct PlaceInput {
     /// One of the place kinds of the checklist (shop, restaurant, ...).
     pub kind: String,
     pub name: Option<String>,
@@ -66,7 +66,7 @@ pub struct PlaceInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ItemInput {
+pub(crate) struct ItemInput {
     pub code: String,
     /// `pass`, `fail` or `na`.
     pub result: String,
@@ -77,7 +77,7 @@ pub struct ItemInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LicenceSeenInput {
+pub(crate) struct LicenceSeenInput {
     /// The number as read off the wall.
     pub number: String,
     /// The licence kind, when the inspector knows it.
@@ -87,7 +87,7 @@ pub struct LicenceSeenInput {
 /// One item of a stored report; `photo_required` is fixed at ingest from the checklist
 /// version the report used, so flags can be settled later without it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct StoredItem {
+pub(crate) struct StoredItem {
     pub code: String,
     pub result: String,
     pub note: Option<String>,
@@ -97,7 +97,7 @@ pub struct StoredItem {
 
 /// A validated report, in WGS-84.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     pub id: String,
     pub captured_at: i64,
     pub lon: f64,
@@ -116,19 +116,19 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct LicenceSeen {
+pub(crate) struct LicenceSeen {
     pub number: String,
     pub kind: Option<String>,
 }
 
 impl Report {
-    pub fn failed(&self) -> impl Iterator<Item = &StoredItem> {
+    pub(crate) fn failed(&self) -> impl Iterator<Item = &StoredItem> {
         self.items.iter().filter(|i| i.result == "fail")
     }
 
     /// Every photo the report names, each once, with the item that names it ("" for the
     /// report itself).
-    pub fn photo_refs(&self) -> Vec<(String, String)> {
+    pub(crate) fn photo_refs(&self) -> Vec<(String, String)> {
         let mut refs: Vec<(String, String)> = self
             .photos
             .iter()
@@ -145,13 +145,13 @@ impl Report {
     }
 }
 
-pub fn is_sha256(s: &str) -> bool {
+pub(crate) fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A digest of the request body that does not depend on key order or whitespace, so that
 /// a retry serialised differently by the device still counts as the same body.
-pub fn body_digest(body: &Value) -> String {
+pub(crate) fn body_digest(body: &Value) -> String {
     fn canonical(v: &Value, out: &mut String) {
         match v {
             Value::Object(map) => {
@@ -192,7 +192,7 @@ fn problem(field: impl Into<String>, what: impl Into<String>) -> Value {
 
 /// Validates a report against the checklist version it names (None when that version does
 /// not exist) and the server clock; answers the report or every problem found.
-pub fn validate(
+pub(crate) fn validate(
     input: &ReportInput,
     checklist: Option<&HashMap<String, ChecklistItem>>,
     now: i64,
@@ -389,7 +389,7 @@ pub fn validate(
 }
 
 /// Licence kinds an inspector may name.
-pub const LICENCE_KINDS: [&str; 5] = [
+pub(crate) const LICENCE_KINDS: [&str; 5] = [
     "business_licence",
     "food_business",
     "food_production",
@@ -399,7 +399,7 @@ pub const LICENCE_KINDS: [&str; 5] = [
 
 /// What the server knows of a stored photo, for the flags.
 #[derive(Debug, Clone)]
-pub struct PhotoFacts {
+pub(crate) struct PhotoFacts {
     pub taken_at: Option<i64>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
@@ -407,13 +407,13 @@ pub struct PhotoFacts {
 
 /// The state of a report's flags given the photos that have arrived.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FlagState {
+pub(crate) struct FlagState {
     pub flags: Vec<String>,
     pub photos_missing: Vec<String>,
 }
 
 /// Everything a flag depends on, as stored with the report.
-pub struct FlagInputs<'a> {
+pub(crate) struct FlagInputs<'a> {
     pub captured_at: i64,
     pub received_at: i64,
     pub lon: f64,
@@ -425,7 +425,7 @@ pub struct FlagInputs<'a> {
 }
 
 /// Computes the flags, in a fixed order. Settled again whenever a named photo arrives.
-pub fn flags(r: &FlagInputs, arrived: &HashMap<String, PhotoFacts>) -> FlagState {
+pub(crate) fn flags(r: &FlagInputs, arrived: &HashMap<String, PhotoFacts>) -> FlagState {
     let mut flags = Vec::new();
     match r.cell {
         None => flags.push("outside_map"),

@@ -17,7 +17,7 @@ use crate::reports::model::{
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reports)]
-pub struct ReportRow {
+pub(crate) struct ReportRow {
     pub id: String,
     pub inspector_id: i64,
     pub body_sha256: String,
@@ -37,7 +37,6 @@ pub struct ReportRow {
     pub enterprise_uscc: Option<String>,
     pub checklist_version: i32,
     pub items: String,
-    pub failed_count: i32,
     pub licenses_seen: String,
     pub license_checks: String,
     pub note: Option<String>,
@@ -46,18 +45,15 @@ pub struct ReportRow {
 }
 
 impl ReportRow {
-    pub fn items(&self) -> Vec<StoredItem> {
+    pub(crate) fn items(&self) -> Vec<StoredItem> {
         serde_json::from_str(&self.items).unwrap_or_default()
     }
-    pub fn flags(&self) -> Vec<String> {
-        serde_json::from_str(&self.flags).unwrap_or_default()
-    }
-    pub fn licenses_seen(&self) -> Vec<LicenceSeen> {
+    pub(crate) fn licenses_seen(&self) -> Vec<LicenceSeen> {
         serde_json::from_str(&self.licenses_seen).unwrap_or_default()
     }
 }
 
-pub fn find(conn: &mut Conn, id: &str) -> QueryResult<Option<ReportRow>> {
+pub(crate) fn find(conn: &mut Conn, id: &str) -> QueryResult<Option<ReportRow>> {
     // By key with get_result, which binds no LIMIT (SQLite re-prepares a bound LIMIT).
     db_run!(conn, |c| reports::table
         .find(id)
@@ -67,7 +63,7 @@ pub fn find(conn: &mut Conn, id: &str) -> QueryResult<Option<ReportRow>> {
 }
 
 /// A report as it is about to be stored.
-pub struct NewReport<'a> {
+pub(crate) struct NewReport<'a> {
     pub report: &'a Report,
     pub inspector: i64,
     pub body_sha256: &'a str,
@@ -94,7 +90,7 @@ macro_rules! report_insert {
 /// Inserts a new report with its photo references; the caller holds the transaction.
 /// Answers false, having written nothing, when a report with this id is stored already (a
 /// retry, or an identical request that won a race).
-pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<bool> {
+pub(crate) fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<bool> {
     let NewReport {
         report,
         inspector,
@@ -176,7 +172,7 @@ pub fn insert(conn: &mut Conn, new: &NewReport) -> QueryResult<bool> {
 }
 
 /// The photos a report names at report level.
-pub fn report_level_photos(conn: &mut Conn, id: &str) -> QueryResult<Vec<String>> {
+pub(crate) fn report_level_photos(conn: &mut Conn, id: &str) -> QueryResult<Vec<String>> {
     db_run!(conn, |c| report_photos::table
         .filter(report_photos::report_id.eq(id))
         .filter(report_photos::item_code.eq(""))
@@ -186,24 +182,24 @@ pub fn report_level_photos(conn: &mut Conn, id: &str) -> QueryResult<Vec<String>
 }
 
 /// The flags of a report as settled, and the photos it names at report level.
-pub struct Settled {
+pub(crate) struct Settled {
     pub flags: FlagState,
     pub report_photos: Vec<String>,
 }
 
 /// The region a report outside the map belongs to: its inspector's first cell.
-pub fn inspector_region(conn: &mut Conn, inspector: i64) -> QueryResult<Option<String>> {
+pub(crate) fn inspector_region(conn: &mut Conn, inspector: i64) -> QueryResult<Option<String>> {
     Ok(region_of(&crate::auth::store::cells_of(conn, inspector)?))
 }
 
 /// [`inspector_region`] from cells already read.
-pub fn region_of(cells: &[String]) -> Option<String> {
+pub(crate) fn region_of(cells: &[String]) -> Option<String> {
     cells.first().cloned()
 }
 
 /// An inspector's cells, read on first use and kept in `seen`, so that settling many
 /// reports reads each inspector's cells once.
-pub fn cells_once<'a>(
+pub(crate) fn cells_once<'a>(
     conn: &mut Conn,
     seen: &'a mut HashMap<i64, Vec<String>>,
     inspector: i64,
@@ -216,7 +212,7 @@ pub fn cells_once<'a>(
 
 /// Settles the flags of every report waiting for a photo that has just arrived, reading
 /// each inspector's cells once; answers how many reports it looked at.
-pub fn settle_reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<usize> {
+pub(crate) fn settle_reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<usize> {
     let mut cells = HashMap::new();
     let mut settled = 0;
     for id in reports_naming(conn, sha)? {
@@ -233,7 +229,11 @@ pub fn settle_reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<usize> {
 /// they changed, and answers them with the photos still missing (and the report-level
 /// photos it had to read anyway, so that a view does not read them again). `assigned` is
 /// the inspector's cells, passed in so that callers settling many reports read them once.
-pub fn settle_flags(conn: &mut Conn, row: &ReportRow, assigned: &[String]) -> QueryResult<Settled> {
+pub(crate) fn settle_flags(
+    conn: &mut Conn,
+    row: &ReportRow,
+    assigned: &[String],
+) -> QueryResult<Settled> {
     let items = row.items();
     let photos = report_level_photos(conn, &row.id)?;
     let mut named: Vec<String> = photos
@@ -269,7 +269,7 @@ pub fn settle_flags(conn: &mut Conn, row: &ReportRow, assigned: &[String]) -> Qu
     })
 }
 
-pub fn case_ids(conn: &mut Conn, report: &str) -> QueryResult<Vec<i64>> {
+pub(crate) fn case_ids(conn: &mut Conn, report: &str) -> QueryResult<Vec<i64>> {
     db_run!(conn, |c| case_reports::table
         .filter(case_reports::report_id.eq(report))
         .select(case_reports::case_id)
@@ -279,7 +279,7 @@ pub fn case_ids(conn: &mut Conn, report: &str) -> QueryResult<Vec<i64>> {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct ReportFilter {
+pub(crate) struct ReportFilter {
     /// Code prefix every listed report's cell must start with ("" for all).
     pub region_prefix: String,
     /// Only this inspector's reports (an inspector's own view).
@@ -292,7 +292,7 @@ pub struct ReportFilter {
 
 /// Reports matching `filter`, newest capture first, after the cursor key
 /// `(captured_at, id)`.
-pub fn list(
+pub(crate) fn list(
     conn: &mut Conn,
     filter: &ReportFilter,
     after: Option<(i64, String)>,
@@ -348,7 +348,7 @@ pub fn list(
     db_run!(conn, |c| filtered!().load(c))
 }
 
-pub fn user_id(conn: &mut Conn, username: &str) -> QueryResult<Option<i64>> {
+pub(crate) fn user_id(conn: &mut Conn, username: &str) -> QueryResult<Option<i64>> {
     db_run!(conn, |c| users::table
         .filter(users::username.eq(username))
         .select(users::id)
@@ -357,13 +357,13 @@ pub fn user_id(conn: &mut Conn, username: &str) -> QueryResult<Option<i64>> {
 }
 
 /// The answer of a stored report, as first given.
-pub fn stored_answer(row: &ReportRow) -> Value {
+pub(crate) fn stored_answer(row: &ReportRow) -> Value {
     serde_json::from_str(&row.answer).unwrap_or_else(|_| json!({"id": row.id}))
 }
 
 /// The facts of those of `shas` that have arrived (the photos' own table, read here so that
 /// reports need nothing of the photo store).
-pub fn arrived(
+pub(crate) fn arrived(
     conn: &mut Conn,
     shas: &[String],
 ) -> QueryResult<std::collections::HashMap<String, PhotoFacts>> {
@@ -387,7 +387,7 @@ pub fn arrived(
 }
 
 /// The reports that name a photo.
-pub fn reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<Vec<String>> {
+pub(crate) fn reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<Vec<String>> {
     db_run!(conn, |c| report_photos::table
         .filter(report_photos::sha256.eq(sha))
         .select(report_photos::report_id)

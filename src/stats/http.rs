@@ -34,7 +34,7 @@ impl From<Refusal> for ApiError {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct DepartmentsQuery {
+pub(crate) struct DepartmentsQuery {
     /// Start of the window, inclusive (RFC 3339). Default: 30 days before `to`.
     pub from: Option<String>,
     /// End of the window, exclusive (RFC 3339). Default: now.
@@ -46,7 +46,7 @@ pub struct DepartmentsQuery {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct CellsQuery {
+pub(crate) struct CellsQuery {
     /// Cases opened at or after (RFC 3339). Default: 30 days before `to`.
     pub from: Option<String>,
     /// Cases opened before (RFC 3339). Default: now.
@@ -56,14 +56,14 @@ pub struct CellsQuery {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RegionName {
+pub(crate) struct RegionName {
     pub code: String,
     pub name: String,
 }
 
 /// The performance of every department over a window, within a region.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DepartmentReport {
+pub(crate) struct DepartmentReport {
     /// The window `[from, to)`.
     pub from: String,
     pub to: String,
@@ -97,7 +97,7 @@ fn region_name(map: &MapIndex, coverage: &Coverage) -> Option<RegionName> {
         (status = 403, description = "not a supervisor, admin or dispatcher, or a region outside yours", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn departments(
+pub(crate) async fn departments(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     who: Principal,
@@ -149,7 +149,7 @@ pub async fn departments(
         (status = 403, description = "not a supervisor, admin or dispatcher, or a region outside yours", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-pub async fn cells(
+pub(crate) async fn cells(
     db: web::Data<Db>,
     map: web::Data<MapIndex>,
     who: Principal,

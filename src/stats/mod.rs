@@ -7,6 +7,6 @@
 //! answers in JSON, GeoJSON and CSV. It must never change a case. Every formula is
 //! documented in docs/statistics.md.
 
-pub mod http;
-pub mod model;
-pub mod store;
+pub(crate) mod http;
+pub(crate) mod model;
+pub(crate) mod store;

@@ -17,10 +17,10 @@ use crate::region::RegionCode;
 /// Microseconds in an hour.
 const HOUR_US: i64 = 3_600_000_000;
 /// The window when a question names neither end: the last 30 days.
-pub const DEFAULT_WINDOW_US: i64 = 30 * 24 * HOUR_US;
+pub(crate) const DEFAULT_WINDOW_US: i64 = 30 * 24 * HOUR_US;
 
 /// The roles that read statistics.
-pub const READERS: [Role; 3] = [Role::Supervisor, Role::Admin, Role::Dispatcher];
+pub(crate) const READERS: [Role; 3] = [Role::Supervisor, Role::Admin, Role::Dispatcher];
 
 /// Why a question cannot be answered: a bad parameter (400) or a region outside the
 /// caller's (403).
@@ -37,7 +37,7 @@ pub enum Refusal {
 
 /// The half-open time window `[from, to)` a question is about, microseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     pub from: i64,
     pub to: i64,
 }
@@ -45,7 +45,7 @@ pub struct Window {
 impl Window {
     /// The window of `from`/`to` as given (RFC 3339 with an offset). A missing end defaults
     /// so that the window is the 30 days before `to`, or before `now` when neither is given.
-    pub fn parse(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Window, Refusal> {
+    pub(crate) fn parse(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Window, Refusal> {
         let time = |parameter: &'static str, text: Option<&str>| {
             text.map(|t| {
                 crate::clock::parse_rfc3339(t).ok_or_else(|| Refusal::BadParameter {
@@ -71,21 +71,21 @@ impl Window {
 /// The cases a question covers: those located in an area, or everywhere (an admin who
 /// names no region).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Coverage {
+pub(crate) enum Coverage {
     Everywhere,
     Area(RegionCode),
 }
 
 impl Coverage {
     /// The code prefix of the cells covered (empty for everywhere).
-    pub fn cell_prefix(&self) -> String {
+    pub(crate) fn cell_prefix(&self) -> String {
         match self {
             Coverage::Everywhere => String::new(),
             Coverage::Area(area) => area.prefix().to_string(),
         }
     }
 
-    pub fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             Coverage::Everywhere => None,
             Coverage::Area(area) => Some(area.as_str()),
@@ -95,7 +95,7 @@ impl Coverage {
 
 /// What `who` may ask about: the region named (which must lie within theirs), or by default
 /// their own region. Supervisors, admins and dispatchers only.
-pub fn coverage(who: &Principal, region: Option<&str>) -> Result<Coverage, Refusal> {
+pub(crate) fn coverage(who: &Principal, region: Option<&str>) -> Result<Coverage, Refusal> {
     if !READERS.contains(&who.role) {
         return Err(Refusal::Forbidden(format!(
             "a {} may not read statistics; supervisors, admins and dispatchers may",
@@ -126,7 +126,7 @@ pub fn coverage(who: &Principal, region: Option<&str>) -> Result<Coverage, Refus
 
 /// What the database counts for one department (see docs/statistics.md for each).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DepartmentCounts {
+pub(crate) struct DepartmentCounts {
     pub received: i64,
     pub closed: i64,
     pub closed_on_time: i64,
@@ -141,7 +141,7 @@ pub struct DepartmentCounts {
 /// One department's performance over a window. Every count is over the cases located in
 /// the region asked about.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct DepartmentStats {
+pub(crate) struct DepartmentStats {
     /// Department code.
     pub department: String,
     pub name: String,
@@ -175,12 +175,12 @@ pub struct DepartmentStats {
 }
 
 /// `numerator / denominator` rounded to 4 decimals; None when the denominator is 0.
-pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
+pub(crate) fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| round_to(numerator as f64 / denominator as f64, 4))
 }
 
 /// Microseconds as hours, rounded to 2 decimals.
-pub fn hours(micros: f64) -> f64 {
+pub(crate) fn hours(micros: f64) -> f64 {
     round_to(micros / HOUR_US as f64, 2)
 }
 
@@ -190,7 +190,11 @@ fn round_to(value: f64, decimals: i32) -> f64 {
 }
 
 /// Applies the formulas to what the database counted.
-pub fn department_stats(department: String, name: String, c: &DepartmentCounts) -> DepartmentStats {
+pub(crate) fn department_stats(
+    department: String,
+    name: String,
+    c: &DepartmentCounts,
+) -> DepartmentStats {
     DepartmentStats {
         department,
         name,
@@ -209,7 +213,7 @@ pub fn department_stats(department: String, name: String, c: &DepartmentCounts) 
 
 /// Every department in `departments` (code, name) order with its statistics, those that
 /// counted nothing included; a department the counts name but the list lacks comes last.
-pub fn department_report(
+pub(crate) fn department_report(
     departments: Vec<(String, String)>,
     mut counts: HashMap<String, DepartmentCounts>,
 ) -> Vec<DepartmentStats> {
@@ -231,7 +235,7 @@ pub fn department_report(
 
 /// The cases of one cell within a window, by category (the hot spots).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CellStats {
+pub(crate) struct CellStats {
     pub code: String,
     pub name: String,
     pub total: i64,
@@ -242,7 +246,7 @@ pub struct CellStats {
 /// Every cell of `cells` (code, name) with its counts (cell, category, cases); cells
 /// without cases have a total of 0. Counts of cells not in the list (removed from the map
 /// since) are dropped: there is no shape to show them on.
-pub fn cell_report(
+pub(crate) fn cell_report(
     cells: Vec<(String, String)>,
     counts: Vec<(String, String, i64)>,
 ) -> Vec<CellStats> {
@@ -269,7 +273,7 @@ pub fn cell_report(
 }
 
 /// The CSV header of the department statistics, in the order of [`department_row`].
-pub const DEPARTMENT_CSV_HEADER: [&str; 12] = [
+pub(crate) const DEPARTMENT_CSV_HEADER: [&str; 12] = [
     "department",
     "name",
     "received",
@@ -285,7 +289,7 @@ pub const DEPARTMENT_CSV_HEADER: [&str; 12] = [
 ];
 
 /// One CSV row of department statistics; an absent rate or median is an empty field.
-pub fn department_row(s: &DepartmentStats) -> Vec<String> {
+pub(crate) fn department_row(s: &DepartmentStats) -> Vec<String> {
     let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     vec![
         s.department.clone(),
@@ -304,7 +308,7 @@ pub fn department_row(s: &DepartmentStats) -> Vec<String> {
 }
 
 /// The CSV header of the cell statistics: one row per cell and category.
-pub const CELL_CSV_HEADER: [&str; 4] = ["cell", "name", "category", "cases"];
+pub(crate) const CELL_CSV_HEADER: [&str; 4] = ["cell", "name", "category", "cases"];
 
 /// Whether an `Accept` header asks for CSV.
 #[cfg(test)]

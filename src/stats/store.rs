@@ -159,7 +159,7 @@ fn overdue_sql(area: &str) -> String {
 
 /// What the database counts for each department that has anything to count within the
 /// coverage; a department missing from the answer counted nothing.
-pub fn department_counts(
+pub(crate) fn department_counts(
     conn: &mut Conn,
     coverage: &Coverage,
     window: Window,
@@ -218,7 +218,7 @@ fn cells_sql(area: &str) -> String {
 }
 
 /// Case counts by cell and category, within the coverage and the window.
-pub fn cell_category_counts(
+pub(crate) fn cell_category_counts(
     conn: &mut Conn,
     coverage: &Coverage,
     window: Window,

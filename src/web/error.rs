@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// 400: a query, path or header that cannot be read.
     BadRequest,
     /// 400: a body that is not JSON at all.
@@ -55,7 +55,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
             BadRequest | MalformedJson => StatusCode::BAD_REQUEST,
@@ -76,7 +76,7 @@ impl ErrorCode {
     }
 
     /// The code for an answer actix made itself, from its status alone.
-    pub fn of_status(status: StatusCode) -> ErrorCode {
+    pub(crate) fn of_status(status: StatusCode) -> ErrorCode {
         use ErrorCode::*;
         match status {
             StatusCode::UNAUTHORIZED => Unauthorized,
@@ -96,13 +96,13 @@ impl ErrorCode {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Value,
@@ -110,12 +110,12 @@ pub struct ApiError {
 
 /// The JSON body of every error answer.
 #[derive(Serialize, ToSchema)]
-pub struct ErrorEnvelope {
+pub(crate) struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// Stable machine-readable code.
     pub code: ErrorCode,
     /// Human-readable explanation.
@@ -126,7 +126,7 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             code,
             message: message.into(),
@@ -134,48 +134,48 @@ impl ApiError {
         }
     }
 
-    pub fn with_details(mut self, details: Value) -> Self {
+    pub(crate) fn with_details(mut self, details: Value) -> Self {
         self.details = details;
         self
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         self.code.status()
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)
     }
-    pub fn unauthorized(message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
     }
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Forbidden, message)
     }
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
     /// 422: well-formed but invalid; `problems` lists every problem, not just the first.
-    pub fn invalid(message: impl Into<String>, problems: Value) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>, problems: Value) -> Self {
         Self::new(ErrorCode::ValidationFailed, message).with_details(problems)
     }
-    pub fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(
             ErrorCode::Internal,
             "internal error; the request had no effect",
         )
     }
-    pub fn unavailable(message: impl Into<String>) -> Self {
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
     }
-    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+    pub(crate) fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::UnsupportedMediaType, message)
     }
 
-    pub fn envelope(&self) -> Value {
+    pub(crate) fn envelope(&self) -> Value {
         serde_json::json!({"error": {"code": self.code, "message": self.message, "details": self.details}})
     }
 }
@@ -237,7 +237,7 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use crate::web::error::{ApiError, ErrorCode};
 /// The device a request came from: the `X-Device-Id` header handhelds send, else the
 /// User-Agent. Recorded with sessions and audit records.
 #[derive(Debug, Clone, Default)]
-pub struct Device(pub Option<String>);
+pub(crate) struct Device(pub Option<String>);
 
 impl FromRequest for Device {
     type Error = actix_web::Error;
@@ -28,7 +28,7 @@ impl FromRequest for Device {
 }
 
 /// A header's text as recorded (sessions, audit): at most 200 characters.
-pub fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
+pub(crate) fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -36,7 +36,7 @@ pub fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
 }
 
 /// The token of an `Authorization: Bearer` header, if the request carries one.
-pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -48,18 +48,18 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
 }
 
 /// The JSON body extractor's settings: the size limit and our error mapping.
-pub fn json_config(limit: usize) -> web::JsonConfig {
+pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
         .error_handler(|err, _req| json_error(&err).into())
 }
 
-pub fn query_config() -> web::QueryConfig {
+pub(crate) fn query_config() -> web::QueryConfig {
     web::QueryConfig::default()
         .error_handler(|err, _| ApiError::bad_request(format!("malformed query: {err}")).into())
 }
 
-pub fn path_config() -> web::PathConfig {
+pub(crate) fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, _| {
         ApiError::bad_request(format!("malformed path parameter: {err}")).into()
     })
@@ -85,7 +85,7 @@ fn json_error(err: &JsonPayloadError) -> ApiError {
 
 /// A JSON body that could not be read: 422 when it is JSON of the wrong shape, 400 when it
 /// is not JSON at all. Handlers that read a body themselves answer the same.
-pub fn json_body_error(e: &serde_json::Error) -> ApiError {
+pub(crate) fn json_body_error(e: &serde_json::Error) -> ApiError {
     if e.is_data() {
         ApiError::invalid(
             "the JSON does not have the expected shape",

@@ -7,10 +7,10 @@ use geojson::{Feature, FeatureCollection, Geometry, JsonObject, Value as Shape};
 use serde::Serialize;
 use serde_json::Value;
 
-pub const MEDIA_TYPE: &str = "application/geo+json";
+pub(crate) const MEDIA_TYPE: &str = "application/geo+json";
 
 /// A feature's id: numeric ids stay numbers.
-pub enum FeatureId {
+pub(crate) enum FeatureId {
     Text(String),
     Number(i64),
 }
@@ -37,7 +37,7 @@ fn properties(of: impl Serialize) -> JsonObject {
 }
 
 /// A feature at a WGS-84 point.
-pub fn point(id: FeatureId, lon: f64, lat: f64, props: impl Serialize) -> Feature {
+pub(crate) fn point(id: FeatureId, lon: f64, lat: f64, props: impl Serialize) -> Feature {
     Feature {
         id: Some(id.into()),
         geometry: Some(Geometry::new(Shape::Point(vec![lon, lat]))),
@@ -48,7 +48,7 @@ pub fn point(id: FeatureId, lon: f64, lat: f64, props: impl Serialize) -> Featur
 
 /// A feature with a geometry stored as GeoJSON text (a null geometry when it does not
 /// parse, which only a hand-edited database could cause).
-pub fn stored_shape(id: FeatureId, geometry: &str, props: impl Serialize) -> Feature {
+pub(crate) fn stored_shape(id: FeatureId, geometry: &str, props: impl Serialize) -> Feature {
     Feature {
         id: Some(id.into()),
         geometry: geometry.parse::<Geometry>().ok(),
@@ -58,13 +58,13 @@ pub fn stored_shape(id: FeatureId, geometry: &str, props: impl Serialize) -> Fea
 }
 
 /// A page of features as `application/geo+json`, with `next_cursor` (null on the last page).
-pub fn collection(features: Vec<Feature>, next_cursor: Option<String>) -> HttpResponse {
+pub(crate) fn collection(features: Vec<Feature>, next_cursor: Option<String>) -> HttpResponse {
     let cursor = next_cursor.map_or(Value::Null, Value::String);
     collection_with(features, [("next_cursor", cursor)])
 }
 
 /// Features as `application/geo+json`, with foreign members beside them.
-pub fn collection_with<'a>(
+pub(crate) fn collection_with<'a>(
     features: Vec<Feature>,
     members: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> HttpResponse {

@@ -2,11 +2,9 @@
 //! token, device and body extractors, content negotiation, paging cursors, GeoJSON answers,
 //! and the builder of the route table (routes and their OpenAPI entries together).
 
-pub mod error;
-pub mod extract;
-pub mod geo;
-pub mod negotiate;
-pub mod paging;
-pub mod routes;
-
-pub use error::{ApiError, ApiResult, ErrorCode, ErrorEnvelope};
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod geo;
+pub(crate) mod negotiate;
+pub(crate) mod paging;
+pub(crate) mod routes;

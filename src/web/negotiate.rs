@@ -10,14 +10,14 @@ use crate::web::error::{ApiError, ApiResult};
 
 /// The representations list endpoints offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Json,
     GeoJson,
     Csv,
 }
 
 impl Format {
-    pub fn media_type(self) -> &'static str {
+    pub(crate) fn media_type(self) -> &'static str {
         match self {
             Format::Json => "application/json",
             Format::GeoJson => "application/geo+json",
@@ -28,12 +28,12 @@ impl Format {
 
 /// The media ranges a request accepts, with their weights.
 #[derive(Debug, Clone, Default)]
-pub struct Accept {
+pub(crate) struct Accept {
     ranges: Vec<(String, f32)>,
 }
 
 impl Accept {
-    pub fn parse(header: &str) -> Accept {
+    pub(crate) fn parse(header: &str) -> Accept {
         let ranges = header
             .split(',')
             .filter_map(|part| {
@@ -77,7 +77,7 @@ impl Accept {
     /// The offered format the client prefers: the highest weight, the server's order
     /// breaking ties. Without an `Accept` header, or when nothing offered is acceptable,
     /// the first offered (an answer the client can ignore beats a bare 406).
-    pub fn choose(&self, offered: &[Format]) -> Format {
+    pub(crate) fn choose(&self, offered: &[Format]) -> Format {
         let first = offered.first().copied().unwrap_or(Format::Json);
         let mut best: Option<(Format, f32)> = None;
         for &format in offered {
@@ -109,7 +109,7 @@ impl FromRequest for Accept {
 /// A CSV answer: UTF-8 with a byte-order mark, a header row, then `rows`. Without the mark
 /// Excel, which district offices open these in, reads the file in the local code page and
 /// garbles every Chinese name.
-pub fn csv_answer(
+pub(crate) fn csv_answer(
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
 ) -> ApiResult<HttpResponse> {

@@ -10,11 +10,11 @@ use serde_json::json;
 use crate::region::RegionCode;
 use crate::web::error::{ApiError, ApiResult};
 
-pub const DEFAULT_LIMIT: i64 = 100;
-pub const MAX_LIMIT: i64 = 1000;
+pub(crate) const DEFAULT_LIMIT: i64 = 100;
+pub(crate) const MAX_LIMIT: i64 = 1000;
 
 /// A sort key that a cursor carries, written as text inside the cursor.
-pub trait CursorKey: Sized {
+pub(crate) trait CursorKey: Sized {
     fn to_key(&self) -> String;
     /// None for a text this listing never issued.
     fn from_key(key: &str) -> Option<Self>;
@@ -52,7 +52,7 @@ impl CursorKey for RegionCode {
 
 /// A time and an id, for listings ordered by time with the id breaking ties.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeAndId {
+pub(crate) struct TimeAndId {
     pub at: i64,
     pub id: String,
 }
@@ -71,14 +71,14 @@ impl CursorKey for TimeAndId {
 }
 
 #[derive(Debug, Clone)]
-pub struct Page<K> {
+pub(crate) struct Page<K> {
     pub limit: i64,
     /// The key of the last row of the previous page.
     pub after: Option<K>,
 }
 
 impl<K: CursorKey> Page<K> {
-    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Page<K>> {
+    pub(crate) fn new(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Page<K>> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(
@@ -97,13 +97,13 @@ impl<K: CursorKey> Page<K> {
     }
 
     /// How many rows to fetch: one more than shown, to learn whether a next page exists.
-    pub fn fetch(&self) -> i64 {
+    pub(crate) fn fetch(&self) -> i64 {
         self.limit + 1
     }
 
     /// Given the rows fetched with [`Page::fetch`], trims the extra row and returns the
     /// cursor of the next page, if there is one.
-    pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> K) -> Option<String> {
+    pub(crate) fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> K) -> Option<String> {
         if rows.len() as i64 > self.limit {
             rows.truncate(self.limit as usize);
             rows.last().map(|last| encode(&key(last).to_key()))
@@ -115,7 +115,7 @@ impl<K: CursorKey> Page<K> {
 
 /// Parses an optional RFC 3339 time from a query parameter (`from`, `to`, ...), answering
 /// 400 naming the parameter when it is not one.
-pub fn time_param(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
+pub(crate) fn time_param(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     value
         .map(|t| {
             crate::clock::parse_rfc3339(t).ok_or_else(|| {

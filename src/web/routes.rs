@@ -37,7 +37,7 @@ struct Entry {
 }
 
 /// The routes and the OpenAPI document, built together.
-pub struct Api {
+pub(crate) struct Api {
     resources: BTreeMap<String, Vec<Entry>>,
     /// The order paths were first registered in, which the document keeps.
     order: Vec<String>,
@@ -48,7 +48,7 @@ pub struct Api {
 
 impl Api {
     /// Starts from a document holding the info, tags and security schemes.
-    pub fn new(doc: OpenApi) -> Api {
+    pub(crate) fn new(doc: OpenApi) -> Api {
         Api {
             resources: BTreeMap::new(),
             order: Vec::new(),
@@ -59,7 +59,7 @@ impl Api {
     }
 
     /// Registers `handler` for every method of `P`'s path, and `P` in the document.
-    pub fn add<P, H, Args>(&mut self, handler: H) -> &mut Api
+    pub(crate) fn add<P, H, Args>(&mut self, handler: H) -> &mut Api
     where
         P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
         H: Handler<Args> + Clone,
@@ -90,13 +90,13 @@ impl Api {
     }
 
     /// Lets the bodies sent to `path` (raw bytes, not JSON) grow to `bytes`.
-    pub fn body_limit(&mut self, path: &str, bytes: usize) -> &mut Api {
+    pub(crate) fn body_limit(&mut self, path: &str, bytes: usize) -> &mut Api {
         self.body_limits.insert(path.to_string(), bytes);
         self
     }
 
     /// The OpenAPI document of every registered route.
-    pub fn document(&self) -> OpenApi {
+    pub(crate) fn document(&self) -> OpenApi {
         let mut doc = self.doc.clone();
         let components = doc.components.get_or_insert_with(Default::default);
         for (name, schema) in &self.schemas {
@@ -109,7 +109,7 @@ impl Api {
     }
 
     /// Mounts every route on the app being built.
-    pub fn mount(self, cfg: &mut web::ServiceConfig) {
+    pub(crate) fn mount(self, cfg: &mut web::ServiceConfig) {
         let Api {
             mut resources,
             mut order,
@@ -177,14 +177,14 @@ fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
 }
 
 /// The answer to a path no route serves.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
         .error_response()
 }
 
 /// Turns every error answer that is not already our JSON envelope (actix's own 400s for
 /// broken headers, ...) into the envelope, so a client never sees another shape.
-pub fn envelope_every_error<B: MessageBody + 'static>(
+pub(crate) fn envelope_every_error<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_json = res

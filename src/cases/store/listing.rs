@@ -14,7 +14,7 @@ use crate::db_run;
 /// The order of a listing; every sort ends on the id so that the order is total and a
 /// cursor names one place in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
+pub(crate) enum Sort {
     OpenedAt,
     DueAt,
 }
@@ -23,7 +23,7 @@ pub enum Sort {
 /// well: every queue lies within its owner's scope by construction, and a second,
 /// redundant condition would tempt the planner into the wrong index.
 #[derive(Debug, Clone)]
-pub struct CaseFilter {
+pub(crate) struct CaseFilter {
     pub scope: Scope,
     pub queue: Option<Queue>,
     pub status: Option<Status>,
@@ -39,7 +39,7 @@ pub struct CaseFilter {
 
 /// Where a page starts: after the row with this sort value and id.
 #[derive(Debug, Clone, Copy)]
-pub struct After {
+pub(crate) struct After {
     pub key: i64,
     pub id: i64,
 }
@@ -166,7 +166,7 @@ macro_rules! listing {
 
 /// The cases matching `filter`, in `sort` order (`descending` reverses it), after the
 /// cursor, at most `limit`.
-pub fn list(
+pub(crate) fn list(
     conn: &mut Conn,
     filter: &CaseFilter,
     sort: Sort,

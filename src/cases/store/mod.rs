@@ -16,7 +16,7 @@ use crate::db_run;
 use crate::region::Level;
 
 /// Statuses in which a case is still being worked on (a new finding may join it).
-pub const ACTIVE: [Status; 5] = [
+pub(crate) const ACTIVE: [Status; 5] = [
     Status::Open,
     Status::Claimed,
     Status::Dispatched,
@@ -37,16 +37,18 @@ mod open;
 mod record;
 mod sweep;
 
-pub use listing::{list, After, CaseFilter, Sort};
-pub use open::{dedup_key, open, open_or_join, CaseSeed, Dedup, JOIN_RADIUS_M};
-pub use record::{append_event, record, NewEvent, Step};
-pub use sweep::{
-    due_unmarked, escalable_groups, overdue_to_escalate, unmarked_groups, SweepCursor, WatchGroup,
+pub(crate) use listing::{list, After, CaseFilter, Sort};
+pub(crate) use open::{dedup_key, open_or_join, Dedup};
+pub use open::{open, CaseSeed};
+pub(crate) use record::{append_event, NewEvent};
+pub use record::{record, Step};
+pub(crate) use sweep::{
+    due_unmarked, escalable_groups, overdue_to_escalate, unmarked_groups, SweepCursor,
 };
 
 /// The column of `cases` that holds a case's region at `level`: a region's cases are one
 /// equality on it, which the region indexes serve (a prefix test would defeat SQLite's).
-pub fn area_column(level: Level) -> &'static str {
+pub(crate) fn area_column(level: Level) -> &'static str {
     match level {
         Level::District => "district_code",
         Level::Town => "town_code",
@@ -56,7 +58,7 @@ pub fn area_column(level: Level) -> &'static str {
 }
 
 /// The cases whose timeline carries a photo (resolution and verification photos).
-pub fn with_photo(conn: &mut Conn, sha: &str) -> QueryResult<Vec<CaseRow>> {
+pub(crate) fn with_photo(conn: &mut Conn, sha: &str) -> QueryResult<Vec<CaseRow>> {
     db_run!(conn, |c| cases::table
         .inner_join(case_photos::table.on(case_photos::case_id.eq(cases::id)))
         .filter(case_photos::sha256.eq(sha))
@@ -66,7 +68,7 @@ pub fn with_photo(conn: &mut Conn, sha: &str) -> QueryResult<Vec<CaseRow>> {
 
 /// Whether `who` may read the case (and so its photos): the read rule of `scope::may_read`,
 /// with an inspector's own joined reports looked up only for inspectors.
-pub fn readable_by(conn: &mut Conn, who: &Principal, row: &CaseRow) -> QueryResult<bool> {
+pub(crate) fn readable_by(conn: &mut Conn, who: &Principal, row: &CaseRow) -> QueryResult<bool> {
     let joined = who.role == Role::Inspector && joined_by(conn, row.id, who.user_id)?;
     Ok(crate::cases::scope::may_read(who, row.place(), joined))
 }
@@ -111,7 +113,7 @@ pub struct CaseRow {
 
 impl CaseRow {
     /// Where the case lies and who handles it, as the scoping rules see it.
-    pub fn place(&self) -> crate::cases::scope::Place<'_> {
+    pub(crate) fn place(&self) -> crate::cases::scope::Place<'_> {
         crate::cases::scope::Place {
             cell: self.cell_code.as_deref(),
             community: &self.community_code,
@@ -146,7 +148,7 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<CaseRow>> {
         .optional())
 }
 
-pub fn exists(conn: &mut Conn, id: i64) -> QueryResult<bool> {
+pub(crate) fn exists(conn: &mut Conn, id: i64) -> QueryResult<bool> {
     db_run!(conn, |c| diesel::select(diesel::dsl::exists(
         cases::table.find(id)
     ))
@@ -156,10 +158,9 @@ pub fn exists(conn: &mut Conn, id: i64) -> QueryResult<bool> {
 /// One entry of a case's timeline, with the actor's username (None for the system).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = case_events)]
-pub struct EventRow {
+pub(crate) struct EventRow {
     pub id: i64,
     pub at: i64,
-    pub actor_id: Option<i64>,
     pub actor_role: String,
     pub action: String,
     pub from_status: Option<String>,
@@ -173,7 +174,7 @@ pub struct EventRow {
 }
 
 /// The whole timeline of a case, oldest first.
-pub fn timeline(conn: &mut Conn, case: i64) -> QueryResult<Vec<(EventRow, Option<String>)>> {
+pub(crate) fn timeline(conn: &mut Conn, case: i64) -> QueryResult<Vec<(EventRow, Option<String>)>> {
     db_run!(conn, |c| case_events::table
         .left_join(users::table.on(case_events::actor_id.eq(users::id.nullable())))
         .filter(case_events::case_id.eq(case))
@@ -184,7 +185,7 @@ pub fn timeline(conn: &mut Conn, case: i64) -> QueryResult<Vec<(EventRow, Option
 
 /// A report that joined a case.
 #[derive(Debug, Clone, Queryable)]
-pub struct JoinedReportRow {
+pub(crate) struct JoinedReportRow {
     pub report_id: String,
     pub item_code: String,
     pub joined_at: i64,
@@ -192,7 +193,7 @@ pub struct JoinedReportRow {
     pub inspector: String,
 }
 
-pub fn joined_reports(conn: &mut Conn, case: i64) -> QueryResult<Vec<JoinedReportRow>> {
+pub(crate) fn joined_reports(conn: &mut Conn, case: i64) -> QueryResult<Vec<JoinedReportRow>> {
     db_run!(conn, |c| case_reports::table
         .inner_join(reports::table)
         .inner_join(users::table.on(users::id.eq(reports::inspector_id)))
@@ -209,7 +210,7 @@ pub fn joined_reports(conn: &mut Conn, case: i64) -> QueryResult<Vec<JoinedRepor
 }
 
 /// Whether a report of `inspector` joined the case.
-pub fn joined_by(conn: &mut Conn, case: i64, inspector: i64) -> QueryResult<bool> {
+pub(crate) fn joined_by(conn: &mut Conn, case: i64, inspector: i64) -> QueryResult<bool> {
     db_run!(conn, |c| diesel::select(diesel::dsl::exists(
         case_reports::table
             .inner_join(reports::table)

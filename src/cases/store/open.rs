@@ -20,7 +20,7 @@ const ACTIVE_NEAR: &str = concat!(
 
 /// Joining radius: a failed item within this distance of an active case of the same item
 /// is the same problem seen again.
-pub const JOIN_RADIUS_M: f64 = 30.0;
+pub(crate) const JOIN_RADIUS_M: f64 = 30.0;
 
 /// What a new case is made of, from a failed report item or a licence check.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub struct CaseSeed {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dedup {
+pub(crate) enum Dedup {
     /// Same checklist item within JOIN_RADIUS_M.
     NearbySameItem,
     /// Same enterprise (licence findings).
@@ -57,7 +57,7 @@ pub enum Dedup {
 /// The key under which openers of one kind of case are serialised: the item, or the
 /// enterprise. Callers opening several cases in one transaction take them in key order,
 /// so that two transactions never wait for each other's locks.
-pub fn dedup_key(seed: &CaseSeed, dedup: Dedup) -> String {
+pub(crate) fn dedup_key(seed: &CaseSeed, dedup: Dedup) -> String {
     match dedup {
         Dedup::NearbySameItem => format!(
             "case-item:{}",
@@ -91,7 +91,7 @@ fn lock_and_stamp(conn: &mut Conn, key: &str) -> QueryResult<i64> {
 
 /// Opens a case from `seed`, or joins the active case it repeats. Answers the case id and
 /// whether it is new. Runs inside the caller's transaction.
-pub fn open_or_join(
+pub(crate) fn open_or_join(
     conn: &mut Conn,
     seed: &CaseSeed,
     dedup: Dedup,

@@ -11,7 +11,7 @@ use crate::db::schema::{case_events, case_photos};
 use crate::db::{self, Conn};
 use crate::db_run;
 
-pub struct NewEvent<'a> {
+pub(crate) struct NewEvent<'a> {
     pub case_id: i64,
     pub at: i64,
     pub actor_id: Option<i64>,
@@ -29,7 +29,7 @@ pub struct NewEvent<'a> {
 
 /// Appends to a case's timeline, and links the step's photos to the case. There is no
 /// update or delete of events anywhere.
-pub fn append_event(conn: &mut Conn, e: &NewEvent) -> QueryResult<()> {
+pub(crate) fn append_event(conn: &mut Conn, e: &NewEvent) -> QueryResult<()> {
     db_run!(conn, |c| diesel::insert_into(case_events::table)
         .values((
             case_events::case_id.eq(e.case_id),

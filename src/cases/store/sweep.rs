@@ -23,22 +23,22 @@ const TIERS: [Tier; 3] = [Tier::Community, Tier::Town, Tier::District];
 /// One group of cases the overdue task walks, and its candidates: the sweep walks each
 /// (status, tier) group of `cases_overdue_watch` separately and in index order, by
 /// (due_at, id). Across groups, or by id, every batch would sort all the rest: on a
-/// backlog of 100,000 overdue cases the first sweep took minutes.
+/// large backlog of overdue cases every sweep would be quadratic.
 #[derive(Debug, Clone, Copy)]
-pub struct WatchGroup {
+pub(crate) struct WatchGroup {
     pub status: Status,
     pub tier: Tier,
 }
 
 /// The groups in which cases become overdue.
-pub fn unmarked_groups() -> impl Iterator<Item = WatchGroup> {
+pub(crate) fn unmarked_groups() -> impl Iterator<Item = WatchGroup> {
     ACTIVE
         .iter()
         .flat_map(|&status| TIERS.iter().map(move |&tier| WatchGroup { status, tier }))
 }
 
 /// The groups from which overdue cases can climb.
-pub fn escalable_groups() -> impl Iterator<Item = WatchGroup> {
+pub(crate) fn escalable_groups() -> impl Iterator<Item = WatchGroup> {
     ESCALABLE.iter().flat_map(|&status| {
         BELOW_TOP
             .iter()
@@ -47,10 +47,10 @@ pub fn escalable_groups() -> impl Iterator<Item = WatchGroup> {
 }
 
 /// Where a sweep has got to in a group: the (due_at, id) of the last case it took.
-pub type SweepCursor = (i64, i64);
+pub(crate) type SweepCursor = (i64, i64);
 
 /// Cases of `group` past due and not yet marked overdue, by (due_at, id) after `after`.
-pub fn due_unmarked(
+pub(crate) fn due_unmarked(
     conn: &mut Conn,
     now: i64,
     group: WatchGroup,
@@ -75,7 +75,7 @@ pub fn due_unmarked(
 /// due by more than `grace_us`, and at their current tier for longer than `grace_us` too
 /// (so that the tier above, having just received one, gets its own grace instead of
 /// passing it straight on).
-pub fn overdue_to_escalate(
+pub(crate) fn overdue_to_escalate(
     conn: &mut Conn,
     now: i64,
     grace_us: i64,
