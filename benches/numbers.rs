@@ -7,7 +7,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use gridpatrol::demo::enterprises::{self as generator, Area};
-use gridpatrol::enterprises::numbers::{self, Uscc};
+use gridpatrol::licences::numbers::{self, Uscc};
 
 fn inputs() -> Vec<String> {
     let areas = [Area {

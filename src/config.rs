@@ -81,6 +81,16 @@ pub struct ServeConfig {
     #[arg(long, env = "GRIDPATROL_TOKEN_CACHE_MS", default_value_t = 2000)]
     pub token_cache_ms: u64,
 
+    /// Failed logins from one client address within 15 minutes before that address is locked
+    /// for 15 minutes (a name is locked at an address after 5).
+    #[arg(long, env = "GRIDPATROL_LOGIN_ADDRESS_LIMIT", default_value_t = 30)]
+    pub login_address_limit: i32,
+
+    /// Behind a load balancer: the header whose last entry is the client's address (e.g.
+    /// `X-Forwarded-For`); by default the connection's peer address is the client's.
+    #[arg(long, env = "GRIDPATROL_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
+
     /// Largest accepted JSON body, in bytes (larger answers 413).
     #[arg(long, env = "GRIDPATROL_JSON_LIMIT", default_value_t = 1024 * 1024)]
     pub json_limit: usize,

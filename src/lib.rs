@@ -12,6 +12,7 @@ pub mod demo;
 pub mod enterprises;
 pub mod grid;
 pub mod import;
+pub mod licences;
 pub mod photos;
 pub mod region;
 pub mod reports;

@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, ErrorHandlers};
+use actix_web::middleware::{from_fn, Compress, ErrorHandlers};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,12 +22,9 @@ use crate::grid::index::MapIndex;
 use crate::photos::store::PhotoFiles;
 use crate::route;
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::web::extract::{json_config, path_config, query_config};
-use crate::web::routes::{envelope_every_error, not_found, Api};
+use crate::web::extract::{json_config, path_config, query_config, AddressSource};
+use crate::web::routes::{envelope_every_error, not_found, refuse_nul, Api};
 use crate::{auth, cases, checklist, enterprises, grid, photos, reports, stats};
-
-/// A library import is large: its body may grow to this.
-const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Everything a server process holds: handles to the database and the photo store, and
 /// caches of the database. Nothing here is state another process would need to see.
@@ -37,6 +34,7 @@ pub struct Service {
     checklists: web::Data<Checklists>,
     photos: web::Data<PhotoFiles>,
     sessions: web::Data<Sessions>,
+    addresses: web::Data<AddressSource>,
     json_limit: usize,
     photo_limit: usize,
     map_refresh: Duration,
@@ -72,7 +70,11 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<Service> {
             config.token_ttl_hours,
             Duration::from_millis(config.token_cache_ms),
             argon2,
+            config.login_address_limit,
         )),
+        addresses: web::Data::new(AddressSource {
+            header: config.client_address_header.clone(),
+        }),
         json_limit: config.json_limit,
         photo_limit: config.photo_limit,
         map_refresh: Duration::from_secs(config.map_refresh_secs.max(1)),
@@ -102,11 +104,13 @@ pub fn server(
         App::new()
             .wrap(ErrorHandlers::new().default_handler(envelope_every_error))
             .wrap(Compress::default())
+            .wrap(from_fn(refuse_nul))
             .app_data(s.db.clone())
             .app_data(s.map.clone())
             .app_data(s.checklists.clone())
             .app_data(s.photos.clone())
             .app_data(s.sessions.clone())
+            .app_data(s.addresses.clone())
             .app_data(json_config(s.json_limit))
             .app_data(query_config())
             .app_data(path_config())
@@ -154,7 +158,6 @@ fn routes(photo_limit: usize) -> Api {
     route!(api, enterprises::http, search);
     route!(api, enterprises::http, view);
     route!(api, enterprises::http, import_library);
-    api.body_limit("/api/v1/enterprises/import", IMPORT_LIMIT);
     route!(api, crate::audit::http, list);
     api
 }

@@ -2,16 +2,16 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::auth::login::{log_in, Attempt};
 use crate::auth::model::{Principal, Role};
 use crate::auth::sessions::Sessions;
-use crate::auth::{password, store};
+use crate::auth::store;
 use crate::db::Db;
 use crate::region::RegionCode;
-use crate::web::error::{ApiError, ApiResult, ErrorCode, ErrorEnvelope};
-use crate::web::extract::header_text;
+use crate::web::error::{ApiResult, ErrorEnvelope};
+use crate::web::extract::{header_text, Body, ClientAddress};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,21 +58,6 @@ pub(crate) struct LoginResponse {
     pub user: UserView,
 }
 
-/// 429 for a name locked after repeated failed logins, saying for how long.
-fn locked(until: i64, now: i64) -> ApiError {
-    let seconds = (until - now + 999_999) / 1_000_000;
-    ApiError::new(
-        ErrorCode::TooManyAttempts,
-        format!(
-            "too many failed logins for this name: try again in {} minutes",
-            (seconds + 59) / 60
-        ),
-    )
-    .with_details(
-        json!({"retry_after_seconds": seconds, "locked_until": crate::clock::rfc3339(until)}),
-    )
-}
-
 /// Log in with username and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorEnvelope),
@@ -81,72 +66,36 @@ fn locked(until: i64, now: i64) -> ApiError {
 pub(crate) async fn login(
     db: web::Data<Db>,
     sessions: web::Data<Sessions>,
+    address: ClientAddress,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Body<LoginRequest>,
 ) -> ApiResult<web::Json<LoginResponse>> {
     let LoginRequest { username, password } = body.into_inner();
-    let agent = header_text(&req, "user-agent");
-    let ttl_hours = sessions.ttl_hours;
-    let decoy = sessions.decoy_hash.clone();
-    db.run(move |conn| {
-        let now = crate::clock::now();
-        let failures = store::failures(conn, &username, now)?;
-        if let Some(until) = failures.locked_until {
-            return Err(locked(until, now));
-        }
-        let user = store::user_by_name(conn, &username)?;
-        // Verify against a decoy when the user is unknown or inactive, so that timing
-        // does not tell which usernames exist.
-        let (stored, eligible) = match &user {
-            Some(u) if u.active => (u.password_hash.as_str(), true),
-            _ => (decoy.as_str(), false),
-        };
-        let good = password::verify_password(&password, stored) && eligible;
-        let Some(user) = user.filter(|_| good) else {
-            // No name this long exists; counting it would only grow the table.
-            let locked_now = match username.len() <= 128 {
-                true => store::record_failure(conn, &username, now)?,
-                false => None,
-            };
-            if let Some(until) = locked_now {
-                log::warn!("login: {username:?} locked after repeated failures");
-                return Err(locked(until, now));
-            }
-            return Err(ApiError::unauthorized("wrong username or password"));
-        };
-        // Most logins have no failures on record: no write for them.
-        if failures.counted {
-            store::clear_failures(conn, &username)?;
-        }
-        let token = password::new_token();
-        let expires = now + ttl_hours * 3_600_000_000;
-        store::create_session(
-            conn,
-            &password::token_hash(&token),
-            user.id,
-            now,
-            expires,
-            agent.as_deref(),
-        )?;
-        let cells = store::cells_of(conn, user.id)?;
-        Ok(web::Json(LoginResponse {
-            token,
-            expires_at: crate::clock::rfc3339(expires),
-            user: UserView {
-                id: user.id,
-                role: user.role,
-                username: user.username,
-                display_name: user.display_name,
-                region: user
-                    .region_code
-                    .as_deref()
-                    .and_then(|r| RegionCode::parse(r).ok()),
-                department: user.department_code,
-                cells,
-            },
-        }))
-    })
-    .await
+    let attempt = Attempt {
+        // Counted per name: a name no user could have is cut short, not stored whole.
+        username: username.chars().take(128).collect(),
+        password,
+        address: address.0,
+        user_agent: header_text(&req, "user-agent"),
+    };
+    let done = log_in(&db, &sessions, attempt).await?;
+    let user = done.user;
+    Ok(web::Json(LoginResponse {
+        token: done.token,
+        expires_at: crate::clock::rfc3339(done.expires_at),
+        user: UserView {
+            id: user.id,
+            role: user.role,
+            username: user.username,
+            display_name: user.display_name,
+            region: user
+                .region_code
+                .as_deref()
+                .and_then(|r| RegionCode::parse(r).ok()),
+            department: user.department_code,
+            cells: done.cells,
+        },
+    }))
 }
 
 /// Revoke the token this request carries.

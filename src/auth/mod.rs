@@ -4,6 +4,7 @@
 
 pub(crate) mod extract;
 pub(crate) mod http;
+pub(crate) mod login;
 pub(crate) mod model;
 pub mod password;
 pub(crate) mod sessions;

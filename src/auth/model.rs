@@ -107,6 +107,26 @@ impl Principal {
         }
     }
 
+    /// Whether this user may read a report of `inspector` located in `cell`: an inspector
+    /// their own, an admin all, the others those in their region. `inspector_region` (a
+    /// query, called only for a report outside the map) gives the region such a report
+    /// belongs to: its inspector's.
+    pub fn may_read_report<E>(
+        &self,
+        inspector: i64,
+        cell: Option<&str>,
+        inspector_region: impl FnOnce() -> Result<Option<String>, E>,
+    ) -> Result<bool, E> {
+        Ok(match self.role {
+            Role::Inspector => inspector == self.user_id,
+            Role::Admin => true,
+            _ => match cell {
+                Some(cell) => self.may_see(cell),
+                None => inspector_region()?.is_some_and(|r| self.may_see(&r)),
+            },
+        })
+    }
+
     /// Personal data (names, phones, ID numbers) is shown whole only to these roles; the
     /// others see it masked (the Nanhai rule: share by access level, de-identify).
     pub(crate) fn sees_personal_data(&self) -> bool {

@@ -9,10 +9,12 @@
 //! `ttl` more — the bound this trade buys its speed with, documented in the README.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::auth::Principal;
+use crate::web::error::{ApiError, ApiResult};
 
 /// What login and the principal extractor share.
 pub(crate) struct Sessions {
@@ -20,15 +22,62 @@ pub(crate) struct Sessions {
     /// Verified when a username is unknown, so that timing does not tell which exist.
     pub decoy_hash: String,
     pub tokens: TokenCache,
+    pub hashing: Hashing,
+    /// Login attempts from one address within the window before the address is locked.
+    pub address_attempts: i32,
 }
 
 impl Sessions {
-    pub(crate) fn new(ttl_hours: i64, cache_ttl: Duration, argon2_memory_kib: u32) -> Sessions {
+    pub(crate) fn new(
+        ttl_hours: i64,
+        cache_ttl: Duration,
+        argon2_memory_kib: u32,
+        address_attempts: i32,
+    ) -> Sessions {
         Sessions {
             ttl_hours,
             decoy_hash: crate::auth::password::decoy_hash(argon2_memory_kib),
             tokens: TokenCache::new(cache_ttl),
+            hashing: Hashing::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            address_attempts: address_attempts.max(1),
         }
+    }
+}
+
+/// Password verification on a pool of its own: at most one Argon2 run per core at a time,
+/// and a bounded queue, so that a flood of logins cannot take every blocking thread or
+/// memory (each run holds its Argon2 memory) from the requests that read and write.
+pub(crate) struct Hashing {
+    permits: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+impl Hashing {
+    pub(crate) fn new(parallel: usize) -> Hashing {
+        Hashing {
+            permits: tokio::sync::Semaphore::new(parallel.max(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting: 64 * parallel.max(1),
+        }
+    }
+
+    /// Whether `password` matches the PHC string `stored`; 503 with `Retry-After` when too
+    /// many verifications already wait.
+    pub(crate) async fn verify(&self, password: String, stored: String) -> ApiResult<bool> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(
+                ApiError::unavailable("too many logins at once; retry shortly").retry_after(1),
+            );
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.map_err(|_| ApiError::internal())?;
+        Ok(actix_web::web::block(move || {
+            crate::auth::password::verify_password(&password, &stored)
+        })
+        .await?)
     }
 }
 

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::model::{Principal, Role};
+use crate::db::cached::Sql;
 use crate::db::schema::{departments, regions, sessions, user_cells, users};
 use crate::db::Conn;
 use crate::db_run;
@@ -115,6 +116,17 @@ pub(crate) fn principal_by_token(
         },
         expires_at,
     )))
+}
+
+/// Ends every live session of a user.
+fn revoke_sessions_of(conn: &mut Conn, user: i64, now: i64) -> QueryResult<usize> {
+    db_run!(conn, |c| diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user))
+            .filter(sessions::revoked_at.is_null())
+    )
+    .set(sessions::revoked_at.eq(Some(now)))
+    .execute(c))
 }
 
 pub(crate) fn revoke_session(conn: &mut Conn, hash: &str, now: i64) -> QueryResult<usize> {
@@ -270,6 +282,10 @@ pub fn upsert_users(
                     db_run!(conn, |c| diesel::update(users::table.find(row.id))
                         .set(&values)
                         .execute(c))?;
+                    // A new password ends every session opened with the old one.
+                    if !crate::auth::password::verify_password(&u.password, &row.password_hash) {
+                        revoke_sessions_of(conn, row.id, now)?;
+                    }
                     summary.updated += 1;
                     row.id
                 }
@@ -303,82 +319,90 @@ pub(crate) fn user_count(conn: &mut Conn) -> QueryResult<i64> {
     db_run!(conn, |c| users::table.count().get_result(c))
 }
 
-/// Failed logins that lock a username: this many within `FAILURE_WINDOW_US`...
-pub(crate) const LOCK_AFTER_FAILURES: i32 = 5;
-pub(crate) const FAILURE_WINDOW_US: i64 = 15 * 60 * 1_000_000;
-/// ...lock it for this long. Checked before the password hash, so a locked name also costs
-/// the server no Argon2 work.
-pub(crate) const LOCKED_FOR_US: i64 = 15 * 60 * 1_000_000;
+/// The latest lock among `keys` still running at `now`.
+pub(crate) fn locked_until(conn: &mut Conn, keys: &[&str], now: i64) -> QueryResult<Option<i64>> {
+    use crate::db::schema::login_throttle as t;
+    let locks: Vec<Option<i64>> = db_run!(conn, |c| t::table
+        .filter(t::key.eq_any(keys))
+        .select(t::locked_until)
+        .load(c))?;
+    Ok(locks.into_iter().flatten().filter(|&u| u > now).max())
+}
 
-/// What is on record of a name's failed logins.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Failures {
-    /// Whether failures are counted for it (there is something to clear on a success).
-    pub counted: bool,
-    /// Until when it is locked, if it is at the time asked.
+/// The count of attempts under a key, with this one, and its lock if one is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Count {
+    pub attempts: i32,
     pub locked_until: Option<i64>,
 }
 
-/// The failed logins on record for `username` at `now`.
-pub(crate) fn failures(conn: &mut Conn, username: &str, now: i64) -> QueryResult<Failures> {
-    use crate::db::schema::login_failures as f;
-    let row: Option<Option<i64>> = db_run!(conn, |c| f::table
-        .find(username)
-        .select(f::locked_until)
-        .get_result(c)
-        .optional())?;
-    Ok(Failures {
-        counted: row.is_some(),
-        locked_until: row.flatten().filter(|&t| t > now),
-    })
-}
-
-/// Counts a failed login; answers until when the name is now locked, if this failure
-/// locked it. A failure outside the window starts a new count.
-pub(crate) fn record_failure(
+/// Counts an attempt under `key` in one atomic statement (so that concurrent attempts each
+/// see their own count on both backends). A count starts afresh when its window began
+/// before `window_start`, or when its lock has run out; a running lock is kept.
+pub(crate) fn count_attempt(
     conn: &mut Conn,
-    username: &str,
+    key: &str,
     now: i64,
-) -> QueryResult<Option<i64>> {
-    use crate::db::schema::login_failures as f;
-    conn.write(|conn| {
-        let row: Option<(i32, i64)> = db_run!(conn, |c| f::table
-            .find(username)
-            .select((f::failures, f::first_at))
-            .get_result(c)
-            .optional())?;
-        let (failures, first_at) = match row {
-            Some((n, first)) if now - first < FAILURE_WINDOW_US => (n + 1, first),
-            _ => (1, now),
+    window_start: i64,
+) -> QueryResult<Count> {
+    use diesel::sql_types::{BigInt, Integer, Nullable};
+    // `fresh`: a lock, if any, has run out; else the window has.
+    macro_rules! fresh {
+        () => {
+            "COALESCE(login_throttle.locked_until <= ?, login_throttle.first_at < ?)"
         };
-        let locked = (failures >= LOCK_AFTER_FAILURES).then_some(now + LOCKED_FOR_US);
-        // A lock starts a new count: the name gets its full allowance when it expires.
-        let (failures, first_at) = match locked {
-            Some(_) => (0, now),
-            None => (failures, first_at),
-        };
-        db_run!(conn, |c| diesel::insert_into(f::table)
-            .values((
-                f::username.eq(username),
-                f::failures.eq(failures),
-                f::first_at.eq(first_at),
-                f::locked_until.eq(locked),
-            ))
-            .on_conflict(f::username)
-            .do_update()
-            .set((
-                f::failures.eq(failures),
-                f::first_at.eq(first_at),
-                f::locked_until.eq(locked),
-            ))
-            .execute(c))?;
-        Ok(locked)
+    }
+    let (attempts, locked_until) =
+        db_run!(conn, |c| Sql::<(Integer, Nullable<BigInt>)>::new(concat!(
+            "INSERT INTO login_throttle (key, attempts, first_at, locked_until) \
+             VALUES (?, 1, ?, NULL) ON CONFLICT (key) DO UPDATE SET \
+             attempts = CASE WHEN ",
+            fresh!(),
+            " THEN 1 ELSE login_throttle.attempts + 1 END, first_at = CASE WHEN ",
+            fresh!(),
+            " THEN excluded.first_at ELSE login_throttle.first_at END, \
+             locked_until = CASE WHEN ",
+            fresh!(),
+            " THEN NULL ELSE login_throttle.locked_until END \
+             RETURNING attempts, locked_until"
+        ))
+        .bind(key)
+        .bind(now)
+        .bind(now)
+        .bind(window_start)
+        .bind(now)
+        .bind(window_start)
+        .bind(now)
+        .bind(window_start)
+        .get_result::<(i32, Option<i64>)>(c))?;
+    Ok(Count {
+        attempts,
+        locked_until: locked_until.filter(|&u| u > now),
     })
 }
 
-/// Forgets the failures of a name that logged in.
-pub(crate) fn clear_failures(conn: &mut Conn, username: &str) -> QueryResult<()> {
-    use crate::db::schema::login_failures as f;
-    db_run!(conn, |c| diesel::delete(f::table.find(username)).execute(c))?;
+/// Locks `key` until `until`.
+pub(crate) fn lock(conn: &mut Conn, key: &str, until: i64) -> QueryResult<()> {
+    use crate::db::schema::login_throttle as t;
+    db_run!(conn, |c| diesel::update(t::table.find(key))
+        .set(t::locked_until.eq(Some(until)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Forgets a successful attempt: the name's count at this address goes, and the address
+/// gets its attempt back (an office behind one address logs in every morning).
+pub(crate) fn forget_attempt(
+    conn: &mut Conn,
+    name_key: &str,
+    address_key: &str,
+) -> QueryResult<()> {
+    use crate::db::schema::login_throttle as t;
+    db_run!(conn, |c| diesel::delete(t::table.find(name_key)).execute(c))?;
+    db_run!(conn, |c| diesel::update(
+        t::table.find(address_key).filter(t::attempts.gt(0))
+    )
+    .set(t::attempts.eq(t::attempts - 1))
+    .execute(c))?;
     Ok(())
 }

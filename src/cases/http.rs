@@ -27,7 +27,7 @@ use crate::db::{Conn, Db};
 use crate::grid::coords;
 use crate::grid::index::{CellIndex, MapIndex};
 use crate::web::error::{ApiError, ApiResult, ErrorCode, ErrorEnvelope};
-use crate::web::extract::json_body_error;
+use crate::web::extract::{json_body_error, typed, Body};
 use crate::web::geo::{self, FeatureId};
 use crate::web::negotiate::{Accept, Format};
 use crate::web::paging::{time_param, CursorKey, Page};
@@ -289,11 +289,14 @@ pub(crate) struct ActionBody {
     #[schema(example = "dispatch")]
     pub action: String,
     /// Required for resolve (what was done), reject and decline (why).
+    #[schema(max_length = 4000)]
     pub note: Option<String>,
     /// For dispatch: the department's code.
+    #[schema(max_length = 32)]
     pub department: Option<String>,
     /// sha256 of photos (uploaded apart, to /api/v1/photos): required for resolve and verify.
     #[serde(default)]
+    #[schema(max_items = 20, inline, value_type = Vec<crate::web::schema::Sha256Hex>)]
     pub photos: Vec<String>,
     /// For verify: `pass` closes the case, `fail` sends it back to the department.
     pub outcome: Option<String>,
@@ -305,9 +308,37 @@ pub(crate) struct ActionBody {
     pub duplicate_of: Option<i64>,
 }
 
+/// How much a case step or a case opened by hand may carry (docs/security.md).
+const STEP_PHOTOS: usize = 20;
+const NOTE_CHARS: usize = 4000;
+const TITLE_CHARS: usize = 200;
+const CODE_CHARS: usize = 64;
+
 /// Turns the body into the state machine's request, listing every problem of its shape.
 fn action_request(body: ActionBody) -> ApiResult<(ActionRequest, Option<i32>)> {
     let mut problems = Vec::new();
+    if body.photos.len() > STEP_PHOTOS {
+        problems.push(json!({"field": "photos", "problem": format!(
+            "{} photos; at most {STEP_PHOTOS}", body.photos.len()), "limit": STEP_PHOTOS}));
+    }
+    for (field, text, max) in [
+        ("note", body.note.as_deref(), NOTE_CHARS),
+        ("department", body.department.as_deref(), CODE_CHARS),
+        ("outcome", body.outcome.as_deref(), CODE_CHARS),
+        ("due_at", body.due_at.as_deref(), CODE_CHARS),
+    ] {
+        let n = text.map_or(0, |t| t.chars().count());
+        if n > max {
+            problems.push(json!({"field": field, "problem": format!(
+                "{n} characters; at most {max}"), "limit": max}));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(
+            "the action is too large",
+            Value::Array(problems),
+        ));
+    }
     let action = Action::parse(&body.action);
     if action.is_none() {
         problems.push(json!({"field": "action", "problem": format!(
@@ -373,7 +404,10 @@ pub(crate) async fn claim(
     let body: ClaimBody = if body.iter().all(u8::is_ascii_whitespace) {
         ClaimBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| json_body_error(&e))?
+        match serde_json::from_slice(&body).map_err(|e| json_body_error(&e))? {
+            Value::Null => ClaimBody::default(),
+            value => typed(value)?,
+        }
     };
     let request = ActionRequest::new(Action::Claim);
     take_action(&db, who, id.into_inner(), request, body.version).await
@@ -394,7 +428,7 @@ pub(crate) async fn act(
     db: web::Data<Db>,
     who: Principal,
     id: web::Path<i64>,
-    body: web::Json<ActionBody>,
+    body: Body<ActionBody>,
 ) -> ApiResult<web::Json<CaseView>> {
     let (request, version) = action_request(body.into_inner())?;
     take_action(&db, who, id.into_inner(), request, version).await
@@ -432,9 +466,13 @@ async fn take_action(
         .filter(|_| request.action == Action::Duplicate);
     let loaded = db
         .run(move |conn| {
-            let row = store::find(conn, id)?
-                .filter(|row| scope::in_reach(&reader, row.place()))
-                .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
+            // A case the caller may not read is 404 before anything else is looked at: a
+            // refusal, a version conflict or a holder's name would tell that it exists.
+            let no_such = || ApiError::not_found(format!("no case {id}"));
+            let row = store::find(conn, id)?.ok_or_else(no_such)?;
+            if !store::readable_by(conn, &reader, &row)? {
+                return Err(no_such());
+            }
             // The caller is named from the principal below; ask only for the others.
             let mut ids = named_users(&[&row]);
             ids.retain(|&u| u != reader.user_id);
@@ -503,11 +541,15 @@ async fn take_action(
     match written {
         Some(after) => Ok(web::Json(view(&after, &actor, &names))),
         None => {
-            // Someone else's change committed between our read and our write.
+            // Someone else's change committed between our read and our write; it may have
+            // taken the case out of the caller's sight (dispatched to another department).
             let (current, names) = db
                 .run(move |conn| {
-                    let current = store::find(conn, id)?
-                        .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
+                    let no_such = || ApiError::not_found(format!("no case {id}"));
+                    let current = store::find(conn, id)?.ok_or_else(no_such)?;
+                    if !store::readable_by(conn, &who, &current)? {
+                        return Err(no_such());
+                    }
                     let names = usernames(conn, &named_users(&[&current]))?;
                     Ok((current, names))
                 })
@@ -783,9 +825,10 @@ pub(crate) async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewCase {
-    #[schema(example = "桂澜路人行道井盖缺失")]
+    #[schema(example = "桂澜路人行道井盖缺失", max_length = 200)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: String,
     /// A category of the current checklist, e.g. `city_appearance`.
     #[schema(example = "city_appearance")]
@@ -820,7 +863,7 @@ pub(crate) async fn open(
     map: web::Data<MapIndex>,
     checklists: web::Data<Checklists>,
     who: Principal,
-    body: web::Json<NewCase>,
+    body: Body<NewCase>,
 ) -> ApiResult<HttpResponse> {
     who.require(&[Role::Dispatcher, Role::Admin])?;
     let (current, departments) = db
@@ -865,6 +908,15 @@ fn manual_seed(
         |field: &str, text: String| problems.push(json!({"field": field, "problem": text}));
     if input.title.trim().is_empty() {
         problem("title", "must not be empty".into());
+    }
+    for (field, text, max) in [
+        ("title", &input.title, TITLE_CHARS),
+        ("description", &input.description, NOTE_CHARS),
+    ] {
+        let n = text.chars().count();
+        if n > max {
+            problem(field, format!("{n} characters; at most {max}"));
+        }
     }
     if !categories.contains(&input.category) {
         problem("category", format!("unknown category {:?}", input.category));

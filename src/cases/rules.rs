@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use crate::cases::store::{CaseSeed, Dedup};
 use crate::checklist::model::{ChecklistItem, Tier};
-use crate::enterprises::model::Verdict;
 use crate::grid::index::Placement;
+use crate::licences::model::Verdict;
 
 const HOUR_US: i64 = 3_600_000_000;
 

@@ -1,5 +1,5 @@
 //! Who sees which case, and what "my queue" is for each role. Pure: no I/O. The store turns
-//! a [`Scope`] or a [`Queue`] into SQL; handlers ask [`may_read`] and [`in_reach`] of a
+//! a [`Scope`] or a [`Queue`] into SQL; handlers ask [`may_read`] of a
 //! loaded case. Who may *act* is not decided here but by `model::apply`.
 //!
 //! The cases of a region are those whose code at the region's level equals the region's
@@ -116,13 +116,6 @@ pub(crate) fn may_read(who: &Principal, place: Place, joined_own_report: bool) -
     }
 }
 
-/// Whether the case lies within the user's region at all. Outside it, an action answers
-/// 404 as a read does (the case's existence is not theirs to know); inside it, the state
-/// machine says why not (403 or 409), e.g. to a handler of another department.
-pub(crate) fn in_reach(who: &Principal, place: Place) -> bool {
-    who.may_see(place.location())
-}
-
 /// The principal as the state machine sees them.
 pub(crate) fn actor(who: &Principal) -> Actor {
     Actor::User {
@@ -190,13 +183,8 @@ mod tests {
         let fire = principal(Role::Handler, Some(TOWN), Some("fire"), &[]);
         assert!(may_read(&fire, place("fire"), false));
         assert!(!may_read(&fire, place("market"), false));
-        assert!(
-            in_reach(&fire, place("market")),
-            "403, not 404, for a colleague's case"
-        );
         let other_town = principal(Role::Dispatcher, Some("44060512500000"), None, &[]);
         assert!(!may_read(&other_town, place("fire"), false));
-        assert!(!in_reach(&other_town, place("fire")));
         let inspector = principal(Role::Inspector, None, None, &["44060501100102"]);
         assert!(!may_read(&inspector, place("fire"), false));
         assert!(may_read(&inspector, place("fire"), true));

@@ -204,9 +204,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (username) {
-        username -> Text,
-        failures -> Integer,
+    login_throttle (key) {
+        key -> Text,
+        attempts -> Integer,
         first_at -> BigInt,
         locked_until -> Nullable<BigInt>,
     }
@@ -320,7 +320,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_reports,
     case_photos,
     case_events,
-    login_failures,
+    login_throttle,
     enterprises,
     licences,
     report_enterprises,

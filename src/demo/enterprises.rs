@@ -20,7 +20,7 @@ use std::io::Write;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Serialize, Serializer};
 
-use crate::enterprises::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
+use crate::licences::numbers::{org_check_char, resident_id_check_char, uscc_check_char};
 
 use super::rng::Rng;
 
@@ -1087,7 +1087,7 @@ fn licence_status(enterprise_status: &str, past_term: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enterprises::numbers::{resident_id_valid, FoodBusinessNo, FoodProductionNo, Uscc};
+    use crate::licences::numbers::{resident_id_valid, FoodBusinessNo, FoodProductionNo, Uscc};
     use std::collections::{HashMap, HashSet};
 
     const TODAY: NaiveDate = ymd(2026, 3, 15);

@@ -5,10 +5,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use crate::auth::Principal;
 use crate::db::Conn;
-use crate::enterprises::model::{self, LicenceKind, Seen, Verdict};
-use crate::enterprises::numbers;
 use crate::enterprises::store::{self, EnterpriseRow, LicenceRow};
+use crate::licences::model::{self, LicenceKind, Seen, Verdict};
+use crate::licences::numbers;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct CheckAnswer {
@@ -80,18 +81,26 @@ pub(crate) fn licence_view(l: &LicenceRow) -> Value {
     })
 }
 
+/// Whether `viewer` sees the personal data of enterprise `e` unmasked.
+pub(crate) fn shows_whole(viewer: &Principal, e: &EnterpriseRow) -> bool {
+    viewer.sees_personal_data() && store::visible_to(viewer, e.cell_code.as_deref())
+}
+
 /// The outcome with the enterprise it found (for case routing and audit).
 pub(crate) struct Checked {
     pub answer: CheckAnswer,
     pub enterprise: Option<EnterpriseRow>,
 }
 
+/// Checks the number `raw` as read off a wall (claimed to be of kind `claimed`, seen as
+/// `seen`) for `viewer`: the verdict whoever asks, the enterprise's personal data whole only
+/// for a role that sees it and an enterprise within the viewer's region.
 pub(crate) fn run(
     conn: &mut Conn,
     raw: &str,
     claimed: Option<LicenceKind>,
     seen: &Seen,
-    whole: bool,
+    viewer: &Principal,
     today: &str,
 ) -> diesel::QueryResult<Checked> {
     let reading = model::read_number(raw, claimed);
@@ -111,7 +120,9 @@ pub(crate) fn run(
             kind: reading.kind,
             verdict: verdicts[0],
             also: verdicts[1..].to_vec(),
-            enterprise: enterprise.as_ref().map(|e| enterprise_view(e, whole)),
+            enterprise: enterprise
+                .as_ref()
+                .map(|e| enterprise_view(e, shows_whole(viewer, e))),
             licence: licence.as_ref().map(licence_view),
             distance_m: distance.map(|d| (d * 10.0).round() / 10.0),
             reason: reading.reason.clone(),

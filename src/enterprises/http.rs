@@ -9,15 +9,19 @@ use utoipa::IntoParams;
 
 use crate::audit::store::{self as audit, Lookup};
 use crate::auth::{Principal, Role};
+use crate::cases::scope::{self, Place};
 use crate::db::Db;
 use crate::enterprises::check::{self, CheckAnswer};
 use crate::enterprises::import;
-use crate::enterprises::model::{LicenceKind, Seen};
 use crate::enterprises::store::{self, ImportSummary, Search};
 use crate::grid::coords;
 use crate::grid::index::MapIndex;
+use crate::licences::model::{LicenceKind, Seen};
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::web::extract::Device;
+use crate::web::extract::{read_body, Device};
+
+/// A library import is large: its body, after decompression, may grow to this.
+const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
 use crate::web::paging::Page;
 
 #[derive(Deserialize, IntoParams)]
@@ -79,7 +83,6 @@ pub(crate) async fn check_licence(
         cell: at.and_then(|(lon, lat)| map.load().locate(lon, lat).map(|e| e.cell.code.clone())),
         name: q.name.clone().filter(|n| !n.trim().is_empty()),
     };
-    let whole = who.sees_personal_data();
     let purpose = q
         .purpose
         .clone()
@@ -88,8 +91,9 @@ pub(crate) async fn check_licence(
     // The lookup is a few point reads by unique key; only the audit record goes through
     // the writer.
     let number = q.number.clone();
+    let viewer = who.clone();
     let checked = db
-        .quick_read(move |conn| Ok(check::run(conn, &number, kind, &seen, whole, &today)?))
+        .quick_read(move |conn| Ok(check::run(conn, &number, kind, &seen, &viewer, &today)?))
         .await?;
     let lookup = Lookup {
         action: "check",
@@ -182,7 +186,6 @@ pub(crate) async fn search(
         near,
         status: q.status.clone(),
     };
-    let whole = who.sees_personal_data();
     let (after, fetch) = (page.after.clone(), page.fetch());
     let (mut rows, next) = db
         .run(move |conn| {
@@ -201,7 +204,7 @@ pub(crate) async fn search(
     crate::audit::log(&db, &who, &device, vec![lookup]).await?;
     let items: Vec<Value> = rows
         .drain(..)
-        .map(|e| check::enterprise_view(&e, whole))
+        .map(|e| check::enterprise_view(&e, check::shows_whole(&who, &e)))
         .collect();
     Ok(web::Json(json!({"items": items, "next_cursor": next})))
 }
@@ -226,21 +229,36 @@ pub(crate) async fn view(
     query: web::Query<ViewQuery>,
 ) -> ApiResult<web::Json<Value>> {
     let purpose = required_purpose(query.into_inner().purpose)?;
-    let uscc = crate::enterprises::numbers::normalise(&uscc.into_inner());
-    let whole = who.sees_personal_data();
-    let region = who.region_prefix();
+    let uscc = crate::licences::numbers::normalise(&uscc.into_inner());
     let asked = uscc.clone();
+    let reader = who.clone();
     let found = db
         .run(move |conn| {
             let Some(e) = store::find(conn, &asked)? else {
                 return Ok(None);
             };
-            if !store::visible_to(&region, e.cell_code.as_deref()) {
+            if !store::visible_to(&reader, e.cell_code.as_deref()) {
                 return Ok(None);
             }
             let licences = store::licences_of(conn, &e.uscc)?;
-            let reports = store::reports_naming(conn, &e.uscc)?;
-            let cases = store::cases_about(conn, &e.uscc)?;
+            // Only the reports and cases the caller may read themselves; a report outside
+            // the map is left to its inspector and admins here.
+            let mut reports = store::reports_naming(conn, &e.uscc)?;
+            reports.retain(|(_, _, cell, inspector)| {
+                let no_region = || Ok::<_, std::convert::Infallible>(None);
+                reader
+                    .may_read_report(*inspector, cell.as_deref(), no_region)
+                    .unwrap_or(false)
+            });
+            let mut cases = store::cases_about(conn, &e.uscc)?;
+            cases.retain(|c| {
+                let place = Place {
+                    cell: c.cell_code.as_deref(),
+                    community: &c.community_code,
+                    department: &c.department,
+                };
+                scope::may_read(&reader, place, false)
+            });
             Ok(Some((e, licences, reports, cases)))
         })
         .await?;
@@ -256,15 +274,15 @@ pub(crate) async fn view(
     // The same answer as for a code that does not exist.
     let (e, licences, reports, cases) =
         found.ok_or_else(|| ApiError::not_found(format!("no enterprise {uscc} in your region")))?;
-    let mut view = check::enterprise_view(&e, whole);
+    let mut view = check::enterprise_view(&e, check::shows_whole(&who, &e));
     view["licences"] = licences.iter().map(check::licence_view).collect();
     view["reports"] = reports
         .into_iter()
-        .map(|(id, at, cell)| json!({"id": id, "captured_at": crate::clock::rfc3339(at), "cell": cell}))
+        .map(|(id, at, cell, _)| json!({"id": id, "captured_at": crate::clock::rfc3339(at), "cell": cell}))
         .collect();
     view["cases"] = cases
         .into_iter()
-        .map(|(id, title, status, opened)| json!({"id": id, "title": title, "status": status, "opened_at": crate::clock::rfc3339(opened)}))
+        .map(|c| json!({"id": c.id, "title": c.title, "status": c.status, "opened_at": crate::clock::rfc3339(c.opened_at)}))
         .collect();
     Ok(web::Json(view))
 }
@@ -290,8 +308,10 @@ pub(crate) async fn import_library(
     device: Device,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> ApiResult<web::Json<ImportSummary>> {
+    // Nothing of the body is read until the caller is known to be an admin and the type is
+    // one we take: a large (or compressed) upload from anyone else costs nothing.
     who.require(&[Role::Admin])?;
     let content_type = req
         .headers()
@@ -299,6 +319,13 @@ pub(crate) async fn import_library(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let is_json = content_type.starts_with("application/json");
+    if !is_json && !content_type.starts_with("text/csv") {
+        return Err(ApiError::unsupported_media_type(
+            "send application/json or text/csv",
+        ));
+    }
+    let body = read_body(&req, payload, IMPORT_LIMIT).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::invalid(
             "the file is not UTF-8",
@@ -306,14 +333,9 @@ pub(crate) async fn import_library(
         )
     })?;
     let strict = query.strict.unwrap_or(false);
-    let parsed = if content_type.starts_with("application/json") {
-        import::parse_json(text)
-    } else if content_type.starts_with("text/csv") {
-        import::parse_csv(text, None)
-    } else {
-        return Err(ApiError::unsupported_media_type(
-            "send application/json or text/csv",
-        ));
+    let parsed = match is_json {
+        true => import::parse_json(text),
+        false => import::parse_csv(text, None),
     };
     let (records, problems) = parsed.map_err(|e| {
         ApiError::invalid(

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::checklist::model::PLACE_KINDS;
-use crate::enterprises::model::LicenceKind;
-use crate::enterprises::numbers::{self, Uscc};
+use crate::licences::model::LicenceKind;
+use crate::licences::numbers::{self, Uscc};
 
 pub(crate) const ENTERPRISE_STATUSES: [&str; 4] = ["active", "revoked", "cancelled", "suspended"];
 pub(crate) const LICENCE_STATUSES: [&str; 4] = ["valid", "revoked", "expired", "suspended"];
@@ -62,6 +62,9 @@ impl std::fmt::Display for RowProblem {
     }
 }
 
+/// Licences one enterprise may hold in an import (one of each kind, renewals aside).
+const MAX_LICENCES: usize = 20;
+
 fn is_date(s: &str) -> bool {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
@@ -82,6 +85,24 @@ fn check_enterprise(mut e: EnterpriseRecord) -> Result<EnterpriseRecord, String>
     }
     if !e.legal_rep_id_number.is_empty() && !numbers::resident_id_valid(&e.legal_rep_id_number) {
         why.push("legal_rep_id_number is not a valid resident ID (GB 11643)".into());
+    }
+    for (field, text, max) in [
+        ("name", &e.name, 200),
+        ("legal_representative", &e.legal_representative, 64),
+        ("phone", &e.phone, 32),
+        ("address", &e.address, 300),
+    ] {
+        let n = text.chars().count();
+        if n > max {
+            why.push(format!("{field} has {n} characters; at most {max}"));
+        }
+    }
+    if e.licences.len() > MAX_LICENCES {
+        why.push(format!(
+            "{} licences; at most {MAX_LICENCES}",
+            e.licences.len()
+        ));
+        e.licences.clear();
     }
     if !e.phone.is_empty()
         && !e
@@ -144,11 +165,14 @@ fn check_licence(mut l: LicenceRecord, owner: Option<&str>) -> Result<LicenceRec
         return Err(format!("unknown licence kind {:?}", l.kind));
     };
     l.kind = kind.as_str().to_string();
+    if l.number.chars().count() > 64 {
+        return Err("number has more than 64 characters".into());
+    }
     l.number = numbers::normalise(&l.number);
     if l.number.is_empty() {
         why.push("number is empty".into());
     }
-    let reading = crate::enterprises::model::read_number(&l.number, Some(kind));
+    let reading = crate::licences::model::read_number(&l.number, Some(kind));
     if !reading.verdicts.is_empty() {
         why.push(format!(
             "number {:?} is not a valid {}: {}",

@@ -6,12 +6,13 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use crate::auth::{Principal, Reach};
 use crate::db::schema::{cases, enterprises, licences, report_enterprises, reports};
 use crate::db::{self, Conn};
 use crate::db_run;
 use crate::enterprises::import::{EnterpriseRecord, RowProblem, ORPHAN_LICENCES};
-use crate::enterprises::model::{Found, LicenceKind};
 use crate::grid::index::CellIndex;
+use crate::licences::model::{Found, LicenceKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = enterprises)]
@@ -281,13 +282,13 @@ pub(crate) fn lookup(
     Ok(Some((enterprise, licence, found)))
 }
 
-/// Whether a caller with this region prefix may see an enterprise in `cell`. Enterprises
-/// outside every cell belong to no region, so only unrestricted callers see them.
-/// `search` applies the same rule in SQL.
-pub(super) fn visible_to(region_prefix: &str, cell: Option<&str>) -> bool {
+/// Whether `who` may see an enterprise in `cell`. Enterprises outside every cell belong to
+/// no region, so only callers who reach everything see them. `search` applies the same rule
+/// in SQL, through the caller's region prefix.
+pub(crate) fn visible_to(who: &Principal, cell: Option<&str>) -> bool {
     match cell {
-        Some(cell) => cell.starts_with(region_prefix),
-        None => region_prefix.is_empty(),
+        Some(cell) => who.may_see(cell),
+        None => who.reach() == Reach::Everything,
     }
 }
 
@@ -331,7 +332,7 @@ pub(crate) fn search(
                 q = q.filter(enterprises::cell_code.like(format!("{}%", s.region_prefix)));
             }
             if let Some(text) = &s.q {
-                let code = crate::enterprises::numbers::normalise(text);
+                let code = crate::licences::numbers::normalise(text);
                 q = q.filter(
                     enterprises::name
                         .like(format!("%{}%", text.replace('%', "").replace('_', "")))
@@ -393,11 +394,11 @@ pub(crate) fn link_report(conn: &mut Conn, report: &str, usccs: &[String]) -> Qu
     Ok(())
 }
 
+/// A report that named an enterprise: id, captured at, cell, inspector.
+pub(crate) type NamingReport = (String, i64, Option<String>, i64);
+
 /// Reports that named the enterprise, newest first (at most 100).
-pub(crate) fn reports_naming(
-    conn: &mut Conn,
-    uscc: &str,
-) -> QueryResult<Vec<(String, i64, Option<String>)>> {
+pub(crate) fn reports_naming(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<NamingReport>> {
     db_run!(conn, |c| reports::table
         .filter(
             reports::id.eq_any(
@@ -408,19 +409,41 @@ pub(crate) fn reports_naming(
         )
         .order(reports::captured_at.desc())
         .limit(100)
-        .select((reports::id, reports::captured_at, reports::cell_code))
+        .select((
+            reports::id,
+            reports::captured_at,
+            reports::cell_code,
+            reports::inspector_id,
+        ))
         .load(c))
 }
 
+/// A case about an enterprise, with where it lies and whose it is (for the read rule).
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct CaseAbout {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub opened_at: i64,
+    pub cell_code: Option<String>,
+    pub community_code: String,
+    pub department: String,
+}
+
 /// Cases about the enterprise, newest first (at most 100).
-pub(crate) fn cases_about(
-    conn: &mut Conn,
-    uscc: &str,
-) -> QueryResult<Vec<(i64, String, String, i64)>> {
+pub(crate) fn cases_about(conn: &mut Conn, uscc: &str) -> QueryResult<Vec<CaseAbout>> {
     db_run!(conn, |c| cases::table
         .filter(cases::enterprise_uscc.eq(uscc))
         .order(cases::id.desc())
         .limit(100)
-        .select((cases::id, cases::title, cases::status, cases::opened_at))
+        .select((
+            cases::id,
+            cases::title,
+            cases::status,
+            cases::opened_at,
+            cases::cell_code,
+            cases::community_code,
+            cases::department,
+        ))
         .load(c))
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::store::Lookup;
 use crate::auth::{Principal, Role};
 use crate::checklist::cache::Checklists;
 use crate::db::{Conn, Db};
@@ -16,7 +17,7 @@ use crate::reports::ingest::{Ingest, ReportAnswer};
 use crate::reports::model::{self, ReportInput};
 use crate::reports::store::{self, ReportFilter, ReportRow};
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::web::extract::Device;
+use crate::web::extract::{Body, Device};
 use crate::web::geo::{self, FeatureId};
 use crate::web::negotiate::{Accept, Format};
 use crate::web::paging::{time_param, Page, TimeAndId};
@@ -34,7 +35,7 @@ pub(crate) async fn submit(
     checklists: web::Data<Checklists>,
     who: Principal,
     device: Device,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> ApiResult<HttpResponse> {
     who.require(&[Role::Inspector])?;
     let ingest = Ingest {
@@ -75,16 +76,11 @@ pub(crate) struct ReportView {
 }
 
 /// The view of a stored report; `inspector` is its inspector's username.
-fn view(
-    conn: &mut Conn,
-    row: &ReportRow,
-    assigned: &[String],
-    inspector: String,
-) -> ApiResult<ReportView> {
+fn view(conn: &mut Conn, row: &ReportRow, inspector: String) -> ApiResult<ReportView> {
     let store::Settled {
         flags: state,
         report_photos: photos,
-    } = store::settle_flags(conn, row, assigned)?;
+    } = store::current_flags(conn, row)?;
     let cases = store::case_ids(conn, &row.id)?;
     Ok(ReportView {
         id: row.id.clone(),
@@ -115,17 +111,19 @@ fn view(
 pub(crate) async fn read(
     db: web::Data<Db>,
     who: Principal,
+    device: Device,
     accept: Accept,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_ascii_lowercase();
+    let reader = who.clone();
     let report = db
         .run(move |conn| {
             let row = store::find(conn, &id)?
                 .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
             // The inspector's cells: the region of a report outside the map, and its flags.
             let assigned = crate::auth::store::cells_of(conn, row.inspector_id)?;
-            if !access::may_read(&who, &row, || {
+            if !access::may_read(&reader, &row, || {
                 Ok::<_, ApiError>(store::region_of(&assigned))
             })? {
                 // Not 403: whether a report exists outside your scope is not yours to know.
@@ -133,15 +131,42 @@ pub(crate) async fn read(
             }
             let mut names = crate::auth::store::usernames(conn, &[row.inspector_id])?;
             let inspector = names.remove(&row.inspector_id).unwrap_or_default();
-            view(conn, &row, &assigned, inspector)
+            view(conn, &row, inspector)
         })
         .await?;
+    audit_enterprise_data(&db, &who, &device, std::slice::from_ref(&report)).await?;
     Ok(match accept.choose(&[Format::Json, Format::GeoJson]) {
         Format::GeoJson => HttpResponse::Ok()
             .content_type(geo::MEDIA_TYPE)
             .json(feature(&report)),
         _ => HttpResponse::Ok().json(report),
     })
+}
+
+/// Stored licence checks carry the enterprise they found: an answer that shows any is a
+/// lookup of enterprise data like any other, traced before it leaves.
+async fn audit_enterprise_data(
+    db: &Db,
+    who: &Principal,
+    device: &Device,
+    views: &[ReportView],
+) -> ApiResult<()> {
+    let shown: Vec<&str> = views
+        .iter()
+        .flat_map(|v| &v.license_checks)
+        .filter_map(|c| c["enterprise"]["uscc"].as_str())
+        .collect();
+    if shown.is_empty() {
+        return Ok(());
+    }
+    let lookup = Lookup {
+        action: "view",
+        resource: "reports".into(),
+        query: json!({"reports": views.iter().map(|v| &v.id).collect::<Vec<_>>(), "enterprises": shown}),
+        result_count: shown.len() as i32,
+        purpose: "licence checks stored with reports".into(),
+    };
+    crate::audit::log(db, who, device, vec![lookup]).await
 }
 
 /// A report as a GeoJSON point feature, its view as the properties.
@@ -189,6 +214,7 @@ const FLAGS: [&str; 6] = [
 pub(crate) async fn list(
     db: web::Data<Db>,
     who: Principal,
+    device: Device,
     accept: Accept,
     query: web::Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -221,45 +247,46 @@ pub(crate) async fn list(
     let after = page.after.clone().map(|a| (a.at, a.id));
     let (limit, fetch) = (page.limit, page.fetch());
     let (mut rows, views) = db
-        .run(move |conn| {
-            let mut filter = ReportFilter {
-                region_prefix: who.region_prefix(),
-                cell: q.cell.clone(),
-                from,
-                to,
-                flag: q.flag.clone(),
-                ..Default::default()
-            };
-            if who.role == Role::Inspector {
-                filter.inspector_id = Some(who.user_id);
-                filter.region_prefix = String::new();
-            }
-            if let Some(name) = &q.inspector {
-                let id = store::user_id(conn, name)?;
-                match (who.role, id) {
-                    (Role::Inspector, Some(id)) if id != who.user_id => {
-                        return Err(ApiError::forbidden("inspectors see their own reports"))
-                    }
-                    (_, Some(id)) => filter.inspector_id = Some(id),
-                    (_, None) => {
-                        return Err(ApiError::bad_request(format!("no inspector {name:?}")))
+        .run({
+            let who = who.clone();
+            move |conn| {
+                let mut filter = ReportFilter {
+                    region_prefix: who.region_prefix(),
+                    cell: q.cell.clone(),
+                    from,
+                    to,
+                    flag: q.flag.clone(),
+                    ..Default::default()
+                };
+                if who.role == Role::Inspector {
+                    filter.inspector_id = Some(who.user_id);
+                    filter.region_prefix = String::new();
+                }
+                if let Some(name) = &q.inspector {
+                    let id = store::user_id(conn, name)?;
+                    match (who.role, id) {
+                        (Role::Inspector, Some(id)) if id != who.user_id => {
+                            return Err(ApiError::forbidden("inspectors see their own reports"))
+                        }
+                        (_, Some(id)) => filter.inspector_id = Some(id),
+                        (_, None) => {
+                            return Err(ApiError::bad_request(format!("no inspector {name:?}")))
+                        }
                     }
                 }
+                let rows = store::list(conn, &filter, after, fetch)?;
+                let mut views = HashMap::new();
+                // Each inspector's name once per page, not once per report.
+                let mut ids: Vec<i64> = rows.iter().map(|r| r.inspector_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let names = crate::auth::store::usernames(conn, &ids)?;
+                for row in rows.iter().take(limit as usize) {
+                    let inspector = names.get(&row.inspector_id).cloned().unwrap_or_default();
+                    views.insert(row.id.clone(), view(conn, row, inspector)?);
+                }
+                Ok((rows, views))
             }
-            let rows = store::list(conn, &filter, after, fetch)?;
-            let mut views = HashMap::new();
-            // Each inspector's cells and name once per page, not once per report.
-            let mut cells = HashMap::new();
-            let mut ids: Vec<i64> = rows.iter().map(|r| r.inspector_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let names = crate::auth::store::usernames(conn, &ids)?;
-            for row in rows.iter().take(limit as usize) {
-                let assigned = store::cells_once(conn, &mut cells, row.inspector_id)?;
-                let inspector = names.get(&row.inspector_id).cloned().unwrap_or_default();
-                views.insert(row.id.clone(), view(conn, row, assigned, inspector)?);
-            }
-            Ok((rows, views))
         })
         .await?;
     let next = page.finish(&mut rows, |r| TimeAndId {
@@ -268,6 +295,7 @@ pub(crate) async fn list(
     });
     let mut views = views;
     let items: Vec<ReportView> = rows.iter().filter_map(|r| views.remove(&r.id)).collect();
+    audit_enterprise_data(&db, &who, &device, &items).await?;
     if accept.choose(&[Format::Json, Format::GeoJson]) == Format::GeoJson {
         return Ok(geo::collection(items.iter().map(feature).collect(), next));
     }

@@ -15,8 +15,8 @@ use crate::cases::store::{self as cases, CaseSeed, Dedup};
 use crate::checklist::cache::Checklists;
 use crate::db::{Conn, Db};
 use crate::enterprises::check::{self, Checked};
-use crate::enterprises::model::{LicenceKind, Seen, Verdict};
 use crate::grid::index::{MapIndex, Placement};
+use crate::licences::model::{LicenceKind, Seen, Verdict};
 use crate::region::{Level, RegionCode};
 use crate::reports::model::{self, Report};
 use crate::reports::store::{self, ReportRow};
@@ -172,7 +172,7 @@ impl Ingest<'_> {
             cell: placement.cell.clone(),
             name: report.place_name.clone(),
         };
-        let whole = who.sees_personal_data();
+        let viewer = who.clone();
         let checked = self
             .db
             .run(move |conn| {
@@ -180,7 +180,9 @@ impl Ingest<'_> {
                 seen.iter()
                     .map(|s| {
                         let kind = s.kind.as_deref().and_then(LicenceKind::parse);
-                        Ok(check::run(conn, &s.number, kind, &seen_at, whole, &today)?)
+                        Ok(check::run(
+                            conn, &s.number, kind, &seen_at, &viewer, &today,
+                        )?)
                     })
                     .collect::<ApiResult<Vec<_>>>()
             })

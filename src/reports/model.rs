@@ -20,6 +20,26 @@ pub(crate) const PHOTO_DISTANCE_M: f64 = 200.0;
 /// A photo whose EXIF time lies farther than this from `captured_at` is flagged.
 pub(crate) const PHOTO_TIME_US: i64 = 2 * 3600 * 1_000_000;
 
+/// How much one report may carry (documented in docs/security.md and the schemas): a
+/// report's findings are checked and stored in one write, so their number is bounded.
+pub(crate) mod limits {
+    /// Checklist items in one report (a checklist has 202).
+    pub const ITEMS: usize = 250;
+    /// Licences seen at one place.
+    pub const LICENCES: usize = 20;
+    /// Photos of the whole report, and of one item.
+    pub const PHOTOS: usize = 20;
+    pub const ITEM_PHOTOS: usize = 10;
+    /// Characters of the report's note, of an item's note, of a place's name and address,
+    /// of a code (item, USCC) and of a licence number as read.
+    pub const NOTE: usize = 4000;
+    pub const ITEM_NOTE: usize = 2000;
+    pub const NAME: usize = 200;
+    pub const ADDRESS: usize = 300;
+    pub const CODE: usize = 32;
+    pub const NUMBER: usize = 64;
+}
+
 /// The report as a handheld sends it (see schemas/report.schema.json).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,14 +52,19 @@ pub(crate) struct ReportInput {
     pub captured_at: String,
     pub location: LocationInput,
     pub place: Option<PlaceInput>,
+    #[schema(minimum = 1)]
     pub checklist_version: i32,
     #[serde(default)]
+    #[schema(max_items = 250)]
     pub items: Vec<ItemInput>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub licenses_seen: Vec<LicenceSeenInput>,
     /// sha256 (hex) of photos of the whole report.
     #[serde(default)]
+    #[schema(max_items = 20, inline, value_type = Vec<crate::web::schema::Sha256Hex>)]
     pub photos: Vec<String>,
+    #[schema(max_length = 4000)]
     pub note: Option<String>,
 }
 
@@ -58,20 +83,26 @@ pub(crate) struct LocationInput {
 pub(crate) struct PlaceInput {
     /// One of the place kinds of the checklist (shop, restaurant, ...).
     pub kind: String,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     /// The unified social credit code of the enterprise at the place, if known.
+    #[schema(max_length = 32)]
     pub enterprise_uscc: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ItemInput {
+    #[schema(max_length = 32)]
     pub code: String,
     /// `pass`, `fail` or `na`.
     pub result: String,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 10, inline, value_type = Vec<crate::web::schema::Sha256Hex>)]
     pub photos: Vec<String>,
 }
 
@@ -79,6 +110,7 @@ pub(crate) struct ItemInput {
 #[serde(deny_unknown_fields)]
 pub(crate) struct LicenceSeenInput {
     /// The number as read off the wall.
+    #[schema(min_length = 1, max_length = 64)]
     pub number: String,
     /// The licence kind, when the inspector knows it.
     pub kind: Option<String>,
@@ -190,6 +222,68 @@ fn problem(field: impl Into<String>, what: impl Into<String>) -> Value {
     json!({"field": field.into(), "problem": what.into()})
 }
 
+/// Every count and length of `input` over its limit (see [`limits`]).
+fn bounds(input: &ReportInput) -> Vec<Value> {
+    let mut problems = Vec::new();
+    let mut count = |field: &str, n: usize, max: usize| {
+        if n > max {
+            problems.push(json!({"field": field, "problem": format!("{n} entries; at most {max}"), "limit": max}));
+        }
+    };
+    count("items", input.items.len(), limits::ITEMS);
+    count("licenses_seen", input.licenses_seen.len(), limits::LICENCES);
+    count("photos", input.photos.len(), limits::PHOTOS);
+    for (i, item) in input.items.iter().enumerate() {
+        count(
+            &format!("items[{i}].photos"),
+            item.photos.len(),
+            limits::ITEM_PHOTOS,
+        );
+    }
+    let mut length = |field: String, text: Option<&str>, max: usize| {
+        let n = text.map_or(0, |t| t.chars().count());
+        if n > max {
+            problems.push(json!({"field": field, "problem": format!("{n} characters; at most {max}"), "limit": max}));
+        }
+    };
+    length("note".into(), input.note.as_deref(), limits::NOTE);
+    if let Some(place) = &input.place {
+        length("place.kind".into(), Some(&place.kind), limits::CODE);
+        length("place.name".into(), place.name.as_deref(), limits::NAME);
+        length(
+            "place.address".into(),
+            place.address.as_deref(),
+            limits::ADDRESS,
+        );
+        length(
+            "place.enterprise_uscc".into(),
+            place.enterprise_uscc.as_deref(),
+            limits::CODE,
+        );
+    }
+    for (i, item) in input.items.iter().enumerate().take(limits::ITEMS) {
+        length(format!("items[{i}].code"), Some(&item.code), limits::CODE);
+        length(
+            format!("items[{i}].note"),
+            item.note.as_deref(),
+            limits::ITEM_NOTE,
+        );
+    }
+    for (i, seen) in input
+        .licenses_seen
+        .iter()
+        .enumerate()
+        .take(limits::LICENCES)
+    {
+        length(
+            format!("licenses_seen[{i}].number"),
+            Some(&seen.number),
+            limits::NUMBER,
+        );
+    }
+    problems
+}
+
 /// Validates a report against the checklist version it names (None when that version does
 /// not exist) and the server clock; answers the report or every problem found.
 pub(crate) fn validate(
@@ -197,7 +291,11 @@ pub(crate) fn validate(
     checklist: Option<&HashMap<String, ChecklistItem>>,
     now: i64,
 ) -> Result<Report, Vec<Value>> {
-    let mut problems = Vec::new();
+    let mut problems = bounds(input);
+    if !problems.is_empty() {
+        // Too much to look at item by item: say so and nothing more.
+        return Err(problems);
+    }
     let id = match uuid::Uuid::parse_str(&input.id) {
         Ok(u) => u.hyphenated().to_string(),
         Err(_) => {
@@ -347,13 +445,6 @@ pub(crate) fn validate(
             }
         }
     }
-    if input
-        .note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 4000)
-    {
-        problems.push(problem("note", "longer than 4000 characters"));
-    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -424,24 +515,72 @@ pub(crate) struct FlagInputs<'a> {
     pub photos: &'a [String],
 }
 
-/// Computes the flags, in a fixed order. Settled again whenever a named photo arrives.
+/// Computes the flags at ingest, in a fixed order.
 pub(crate) fn flags(r: &FlagInputs, arrived: &HashMap<String, PhotoFacts>) -> FlagState {
-    let mut flags = Vec::new();
+    let mut placed = Vec::new();
     match r.cell {
-        None => flags.push("outside_map"),
-        Some(cell) if !r.assigned.iter().any(|c| c == cell) => flags.push("outside_assignment"),
+        None => placed.push("outside_map"),
+        Some(cell) if !r.assigned.iter().any(|c| c == cell) => placed.push("outside_assignment"),
         _ => {}
     }
+    let late = r.received_at - r.captured_at > LATE_AFTER_US;
+    compose(&placed, late, &r.evidence(), arrived)
+}
+
+/// The flags of a stored report once more photos have arrived. What was decided at ingest
+/// (where it lay, whose cell that was then, how late it came) stays as stored, so that
+/// history does not change with today's assignment; only the photo flags are settled.
+pub(crate) fn resettle(
+    stored: &[String],
+    evidence: &Evidence,
+    arrived: &HashMap<String, PhotoFacts>,
+) -> FlagState {
+    let placed: Vec<&str> = ["outside_map", "outside_assignment"]
+        .into_iter()
+        .filter(|f| stored.iter().any(|s| s == f))
+        .collect();
+    let late = stored.iter().any(|s| s == "late");
+    compose(&placed, late, evidence, arrived)
+}
+
+/// What the photo flags depend on.
+pub(crate) struct Evidence<'a> {
+    pub captured_at: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub items: &'a [StoredItem],
+    pub photos: &'a [String],
+}
+
+impl FlagInputs<'_> {
+    fn evidence(&self) -> Evidence<'_> {
+        Evidence {
+            captured_at: self.captured_at,
+            lon: self.lon,
+            lat: self.lat,
+            items: self.items,
+            photos: self.photos,
+        }
+    }
+}
+
+/// The flags in their fixed order: placement, photos, lateness.
+fn compose(
+    placed: &[&str],
+    late: bool,
+    r: &Evidence,
+    arrived: &HashMap<String, PhotoFacts>,
+) -> FlagState {
+    let mut flags: Vec<&str> = placed.to_vec();
     let missing_photo = r.items.iter().any(|i| {
         i.result == "fail" && i.photo_required && !i.photos.iter().any(|p| arrived.contains_key(p))
     });
     if missing_photo {
         flags.push("photo_missing");
     }
-    let present = arrived.values();
     let mut far = false;
     let mut off_time = false;
-    for photo in present {
+    for photo in arrived.values() {
         if let (Some(lon), Some(lat)) = (photo.lon, photo.lat) {
             far |= coords::distance_m(lon, lat, r.lon, r.lat) > PHOTO_DISTANCE_M;
         }
@@ -455,7 +594,7 @@ pub(crate) fn flags(r: &FlagInputs, arrived: &HashMap<String, PhotoFacts>) -> Fl
     if off_time {
         flags.push("photo_time_mismatch");
     }
-    if r.received_at - r.captured_at > LATE_AFTER_US {
+    if late {
         flags.push("late");
     }
     let mut named: Vec<&String> = r

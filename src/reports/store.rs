@@ -1,8 +1,5 @@
 //! Stored reports: the idempotent insert, flag settling, reads and lists.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
-
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -12,7 +9,7 @@ use crate::db::Conn;
 use crate::db_run;
 use crate::grid::index::Placement;
 use crate::reports::model::{
-    self, FlagInputs, FlagState, LicenceSeen, PhotoFacts, Report, StoredItem,
+    self, Evidence, FlagState, LicenceSeen, PhotoFacts, Report, StoredItem,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -197,43 +194,23 @@ pub(crate) fn region_of(cells: &[String]) -> Option<String> {
     cells.first().cloned()
 }
 
-/// An inspector's cells, read on first use and kept in `seen`, so that settling many
-/// reports reads each inspector's cells once.
-pub(crate) fn cells_once<'a>(
-    conn: &mut Conn,
-    seen: &'a mut HashMap<i64, Vec<String>>,
-    inspector: i64,
-) -> QueryResult<&'a [String]> {
-    Ok(match seen.entry(inspector) {
-        Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(e) => e.insert(crate::auth::store::cells_of(conn, inspector)?),
-    })
-}
-
-/// Settles the flags of every report waiting for a photo that has just arrived, reading
-/// each inspector's cells once; answers how many reports it looked at.
+/// Settles the flags of every report waiting for a photo that has just arrived; answers
+/// how many reports it looked at.
 pub(crate) fn settle_reports_naming(conn: &mut Conn, sha: &str) -> QueryResult<usize> {
-    let mut cells = HashMap::new();
     let mut settled = 0;
     for id in reports_naming(conn, sha)? {
         if let Some(report) = find(conn, &id)? {
-            let assigned = cells_once(conn, &mut cells, report.inspector_id)?;
-            settle_flags(conn, &report, assigned)?;
+            settle_flags(conn, &report)?;
             settled += 1;
         }
     }
     Ok(settled)
 }
 
-/// Recomputes a stored report's flags from the photos that have arrived, stores them if
-/// they changed, and answers them with the photos still missing (and the report-level
-/// photos it had to read anyway, so that a view does not read them again). `assigned` is
-/// the inspector's cells, passed in so that callers settling many reports read them once.
-pub(crate) fn settle_flags(
-    conn: &mut Conn,
-    row: &ReportRow,
-    assigned: &[String],
-) -> QueryResult<Settled> {
+/// A stored report's flags as the photos that have arrived settle them, with the photos
+/// still missing (and the report-level photos it had to read anyway, so that a view does
+/// not read them again). Reads only: a view shows this, photo arrival stores it.
+pub(crate) fn current_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<Settled> {
     let items = row.items();
     let photos = report_level_photos(conn, &row.id)?;
     let mut named: Vec<String> = photos
@@ -244,29 +221,34 @@ pub(crate) fn settle_flags(
     named.sort();
     named.dedup();
     let arrived = arrived(conn, &named)?;
-    let state = model::flags(
-        &FlagInputs {
+    let stored: Vec<String> = serde_json::from_str(&row.flags).unwrap_or_default();
+    let state = model::resettle(
+        &stored,
+        &Evidence {
             captured_at: row.captured_at,
-            received_at: row.received_at,
             lon: row.lon,
             lat: row.lat,
-            cell: row.cell_code.as_deref(),
-            assigned,
             items: &items,
             photos: &photos,
         },
         &arrived,
     );
-    let text = serde_json::to_string(&state.flags).expect("flags");
+    Ok(Settled {
+        flags: state,
+        report_photos: photos,
+    })
+}
+
+/// Stores a report's flags as [`current_flags`] settles them, when they changed.
+pub(crate) fn settle_flags(conn: &mut Conn, row: &ReportRow) -> QueryResult<()> {
+    let settled = current_flags(conn, row)?;
+    let text = serde_json::to_string(&settled.flags.flags).expect("flags");
     if text != row.flags {
         db_run!(conn, |c| diesel::update(reports::table.find(&row.id))
             .set(reports::flags.eq(&text))
             .execute(c))?;
     }
-    Ok(Settled {
-        flags: state,
-        report_photos: photos,
-    })
+    Ok(())
 }
 
 pub(crate) fn case_ids(conn: &mut Conn, report: &str) -> QueryResult<Vec<i64>> {

@@ -106,6 +106,8 @@ pub(crate) struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Value,
+    /// Seconds after which a retry may succeed, sent as `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 /// The JSON body of every error answer.
@@ -131,7 +133,13 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
         }
+    }
+
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub(crate) fn with_details(mut self, details: Value) -> Self {
@@ -197,7 +205,11 @@ impl ResponseError for ApiError {
         self.status()
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status()).json(self.envelope())
+        let mut answer = HttpResponse::build(self.status());
+        if let Some(seconds) = self.retry_after {
+            answer.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+        }
+        answer.json(self.envelope())
     }
 }
 

@@ -8,3 +8,4 @@ pub(crate) mod geo;
 pub(crate) mod negotiate;
 pub(crate) mod paging;
 pub(crate) mod routes;
+pub(crate) mod schema;

@@ -176,6 +176,19 @@ fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
     answer
 }
 
+/// Refuses a path or query that carries a NUL (`%00`) before any handler sees it: no
+/// parameter of ours may hold one, and PostgreSQL cannot compare text with one.
+pub async fn refuse_nul(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let raw = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if raw.contains("%00") {
+        return Err(ApiError::bad_request("the path or query holds a NUL character (%00)").into());
+    }
+    next.call(req).await
+}
+
 /// The answer to a path no route serves.
 pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))

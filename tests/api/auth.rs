@@ -13,7 +13,117 @@ both!(
     expired_tokens_are_refused,
     every_protected_endpoint_needs_a_token,
     tokens_are_stored_only_as_hashes,
+    a_name_locked_at_one_address_logs_in_from_another,
+    a_flooding_address_is_locked_for_every_name,
+    concurrent_attempts_cannot_outrun_the_count,
 );
+
+/// A login from `address` (named in the header the test server reads addresses from).
+fn login_from(
+    app: &TestApp,
+    address: &str,
+    username: &str,
+    password: &str,
+) -> (u16, serde_json::Value, Option<String>) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-client-address", address)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .unwrap();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let (status, body) = crate::harness::read(response);
+    (status, body, retry)
+}
+
+/// Someone who keeps failing with a dispatcher's name from one address locks that name
+/// there only: the dispatcher logs in from the centre's own address all the same.
+fn a_name_locked_at_one_address_logs_in_from_another(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let name = "disp-guicheng-1";
+    let right = crate::harness::demo_password(name);
+    for _ in 0..4 {
+        assert_eq!(login_from(&app, "203.0.113.9", name, "guess").0, 401);
+    }
+    let (status, body, retry) = login_from(&app, "203.0.113.9", name, "guess");
+    assert_eq!(status, 429, "{body}");
+    let retry: u64 = retry.expect("Retry-After on 429").parse().unwrap();
+    assert!((899..=900).contains(&retry), "{retry}");
+    assert_eq!(login_from(&app, "203.0.113.9", name, right).0, 429);
+    let (status, body, _) = login_from(&app, "10.44.6.5", name, right);
+    assert_eq!(status, 200, "the owner from the centre's address: {body}");
+}
+
+/// An address that fails with many names is locked for every name (no name is stored per
+/// attempt any more once it is: a locked address costs a read), with Retry-After; other
+/// addresses are not affected.
+fn a_flooding_address_is_locked_for_every_name(b: Backend) {
+    let Some(app) = TestApp::builder(b)
+        .configure(|c| c.login_address_limit = 12)
+        .spawn()
+    else {
+        return;
+    };
+    for i in 0..11 {
+        let (status, body, _) = login_from(&app, "198.51.100.7", &format!("bot-{i}"), "x");
+        assert_eq!(status, 401, "attempt {i}: {body}");
+    }
+    let (status, body, retry) = login_from(&app, "198.51.100.7", "bot-11", "x");
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some());
+    let right = crate::harness::demo_password("insp-denghu-01");
+    assert_eq!(
+        login_from(&app, "198.51.100.7", "insp-denghu-01", right).0,
+        429,
+        "the address is locked for every name"
+    );
+    assert_eq!(
+        login_from(&app, "10.44.6.5", "insp-denghu-01", right).0,
+        200
+    );
+    // What the flood left in the database: one counter per name it tried, and the
+    // address's; nothing more for attempts made while locked.
+    let (_, body, _) = login_from(&app, "198.51.100.7", "bot-99", "x");
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+    let pool = gridpatrol::db::Pool::open(&app.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let keys: i64 = gridpatrol::db_run!(&mut conn, |c| {
+        use diesel::prelude::*;
+        use gridpatrol::db::schema::login_throttle as t;
+        t::table
+            .filter(t::key.like("%198.51.100.7"))
+            .count()
+            .get_result(c)
+    })
+    .unwrap();
+    assert_eq!(keys, 13, "12 names and the address");
+}
+
+/// Twenty attempts at once with a wrong password: the count is taken before the password
+/// is checked and atomically on both backends, so at most five are checked (401) and the
+/// rest are refused (429); then the right password waits too.
+fn concurrent_attempts_cannot_outrun_the_count(b: Backend) {
+    let Some(app) = TestApp::spawn(b) else { return };
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| s.spawn(|| login_from(&app, "192.0.2.44", "sup-guicheng", "wrong").0))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+    assert!(
+        checked <= 5,
+        "{checked} attempts were checked: {statuses:?}"
+    );
+    let right = crate::harness::demo_password("sup-guicheng");
+    assert_eq!(login_from(&app, "192.0.2.44", "sup-guicheng", right).0, 429);
+}
 
 fn login_answers_token_and_user(b: Backend) {
     let Some(app) = TestApp::spawn(b) else { return };
@@ -101,8 +211,8 @@ fn repeated_failures_lock_a_name_for_a_while(b: Backend) {
     let mut conn = pool.get().unwrap();
     gridpatrol::db_run!(&mut conn, |c| {
         use diesel::prelude::*;
-        use gridpatrol::db::schema::login_failures as f;
-        diesel::update(f::table.find("insp-denghu-01"))
+        use gridpatrol::db::schema::login_throttle as f;
+        diesel::update(f::table.find("name:insp-denghu-01@127.0.0.1"))
             .set(f::locked_until.eq(gridpatrol::clock::now() - 1))
             .execute(c)
     })

@@ -845,10 +845,10 @@ fn no_one_acts_outside_their_scope(b: Backend) {
     // Supervisors read only.
     assert_eq!(ids(&app.get("/api/v1/cases", &supervisor).1), [id]);
     assert_eq!(claim(&app, &supervisor, id).0, 403);
-    // Handlers neither act on nor see a case before it is theirs... of another department:
-    // a colleague of the region is told why (403), not to look elsewhere.
+    // Handlers act on their department's cases only; another department's case is not
+    // theirs to read, so acting on it is 404 like reading it: nothing of it leaks.
     assert_eq!(act(&app, &u.fire, id, json!({"action": "start"})).0, 409);
-    assert_eq!(act(&app, &u.market, id, json!({"action": "start"})).0, 403);
+    assert_eq!(act(&app, &u.market, id, json!({"action": "start"})).0, 404);
     assert_eq!(app.get(&format!("/api/v1/cases/{id}"), &u.market).0, 404);
 
     claim(&app, &u.centre, id);
@@ -876,7 +876,7 @@ fn no_one_acts_outside_their_scope(b: Backend) {
     );
 
     let (status, refused) = act(&app, &u.market, id, json!({"action": "start"}));
-    assert_eq!(status, 403, "another department: {refused}");
+    assert_eq!(status, 404, "another department: {refused}");
     let dali_fire = app.login("hdl-dali-fire");
     assert_eq!(act(&app, &dali_fire, id, json!({"action": "start"})).0, 404);
     assert_eq!(
@@ -896,10 +896,11 @@ fn no_one_acts_outside_their_scope(b: Backend) {
         id,
         json!({"action": "resolve", "note": "done", "photos": [photo(1)]}),
     );
-    // Only an inspector of the case's cell verifies; one of another community sees nothing.
+    // Only an inspector of the case's cell verifies; another inspector, of the same community
+    // or not, does not see the case at all.
     let neighbour = app.login("insp-denghu-02");
     let verify = json!({"action": "verify", "outcome": "pass", "photos": [photo(2)]});
-    assert_eq!(act(&app, &neighbour, id, verify.clone()).0, 403);
+    assert_eq!(act(&app, &neighbour, id, verify.clone()).0, 404);
     assert_eq!(app.get(&format!("/api/v1/cases/{id}"), &neighbour).0, 404);
     let stranger = app.login("insp-huangqi-01");
     assert_eq!(act(&app, &stranger, id, verify.clone()).0, 404);

@@ -53,7 +53,7 @@ fn demo_library() -> (Vec<Enterprise>, Vec<HashMap<String, String>>) {
 
 /// A valid USCC no demo enterprise holds, from an 8-character organization code body.
 fn fresh_uscc(body8: &str) -> String {
-    use gridpatrol::enterprises::numbers::{org_check_char, uscc_check_char};
+    use gridpatrol::licences::numbers::{org_check_char, uscc_check_char};
     let first17 = format!("91440605{body8}{}", org_check_char(body8).unwrap());
     format!("{first17}{}", uscc_check_char(&first17).unwrap())
 }

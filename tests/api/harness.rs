@@ -60,6 +60,9 @@ pub fn default_config(database_url: String, data_dir: PathBuf) -> ServeConfig {
         token_ttl_hours: 12,
         token_cache_ms: 2000,
         json_limit: 1024 * 1024,
+        login_address_limit: 30,
+        // Tests act from several client addresses by naming them in this header.
+        client_address_header: Some("x-client-address".into()),
         photo_limit: 15 * 1024 * 1024,
         map_refresh_secs: 1,
         overdue_check_secs: 1,

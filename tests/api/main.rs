@@ -10,6 +10,7 @@ mod durability;
 mod enterprises;
 mod errors;
 mod grid;
+mod hardening;
 mod openapi;
 mod photo_fixtures;
 pub mod reports;

@@ -139,11 +139,10 @@ pub(crate) fn open_or_join(
         .actor
         .map_or((None, "system"), |(id, role)| (Some(id), role));
     match existing {
-        Some(id) => {
-            join(conn, id, seed, seq, actor, now)?;
-            Ok((id, false))
-        }
-        None => Ok((insert_opened(conn, seed, seq, actor, now)?, true)),
+        // The case may have closed since it was found (a verification that committed in
+        // between, on PostgreSQL): then the finding opens a case of its own.
+        Some(id) if join(conn, id, seed, seq, actor, now)? => Ok((id, false)),
+        _ => Ok((insert_opened(conn, seed, seq, actor, now)?, true)),
     }
 }
 
@@ -170,8 +169,8 @@ fn opened_details(seed: &CaseSeed) -> Value {
     json!({"source": seed.source, "report_id": seed.report.as_ref().map(|r| &r.0), "item_code": seed.item_code})
 }
 
-/// Adds the finding of `seed` to active case `id`: a new version, the report link and a
-/// `report_joined` event.
+/// Adds the finding of `seed` to case `id` if it is still active: a new version, the report
+/// link and a `report_joined` event. Answers whether it joined.
 fn join(
     conn: &mut Conn,
     id: i64,
@@ -179,13 +178,17 @@ fn join(
     seq: i64,
     (actor_id, actor_role): Actor,
     now: i64,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     if let Conn::Pg(c) = conn {
         // One statement (data-modifying CTEs): each statement is a round trip.
         let (report, item) = report_link(seed);
-        Sql::<BigInt>::new(
+        // The status condition is checked again on the row as it is now (PostgreSQL re-reads
+        // a row a concurrent transaction changed), not as the search saw it.
+        let joined = Sql::<BigInt>::new(concat!(
             "WITH u AS (UPDATE cases SET version = version + 1, updated_at = ?, change_seq = ? \
-             WHERE id = ? RETURNING id, status, tier), \
+             WHERE id = ? AND ",
+            active_in_sql!(),
+            " RETURNING id, status, tier), \
              l AS (INSERT INTO case_reports (case_id, report_id, item_code, joined_at) \
              SELECT id, ?, ?, ? FROM u WHERE ? ON CONFLICT DO NOTHING), \
              e AS (INSERT INTO case_events (case_id, at, actor_id, actor_role, action, \
@@ -193,7 +196,7 @@ fn join(
              SELECT id, ?, ?, ?, 'report_joined', status, status, tier, tier, NULL, NULL, '[]', ? \
              FROM u) \
              SELECT id FROM u",
-        )
+        ))
         .bind(now)
         .bind(seq)
         .bind(id)
@@ -205,17 +208,24 @@ fn join(
         .bind(actor_id)
         .bind(actor_role)
         .bind(joined_details(seed).to_string())
-        .get_result::<i64>(&mut **c)?;
-        return Ok(());
+        .get_result::<i64>(&mut **c)
+        .optional()?;
+        return Ok(joined.is_some());
     }
-    let (status, tier): (String, String) = db_run!(conn, |c| Sql::<(Text, Text)>::new(
+    let updated: Option<(String, String)> = db_run!(conn, |c| Sql::<(Text, Text)>::new(concat!(
         "UPDATE cases SET version = version + 1, updated_at = ?, change_seq = ? \
-         WHERE id = ? RETURNING status, tier"
-    )
+         WHERE id = ? AND ",
+        active_in_sql!(),
+        " RETURNING status, tier"
+    ))
     .bind(now)
     .bind(seq)
     .bind(id)
-    .get_result(c))?;
+    .get_result(c)
+    .optional())?;
+    let Some((status, tier)) = updated else {
+        return Ok(false);
+    };
     if let Some((report, item)) = &seed.report {
         link_report(conn, id, report, item, now)?;
     }
@@ -236,7 +246,8 @@ fn join(
             photos: &[],
             details: joined_details(seed),
         },
-    )
+    )?;
+    Ok(true)
 }
 
 /// The report and item a seed links its case to ("" when it came from none; the link is

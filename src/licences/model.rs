@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::enterprises::numbers::{self, NumberError, NumberKind};
 use crate::grid::coords::distance_m;
+use crate::licences::numbers::{self, NumberError, NumberKind};
 
 /// A licence seen farther than this from the registered address is misplaced.
 pub(crate) const LOCATION_TOLERANCE_M: f64 = 300.0;
