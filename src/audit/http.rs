@@ -22,9 +22,12 @@ pub(crate) struct AuditQuery {
     /// search walks the records newest first, so give `from` to bound it.
     pub resource: Option<String>,
     /// At or after (RFC 3339).
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub from: Option<String>,
     /// Before (RFC 3339).
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub to: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

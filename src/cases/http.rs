@@ -137,6 +137,14 @@ pub(crate) struct JoinedReport {
     pub inspector: String,
 }
 
+/// A page of cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CasePage {
+    pub items: Vec<CaseView>,
+    /// The cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
 /// A case with its whole timeline and the reports that joined it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct CaseDetail {
@@ -650,23 +658,32 @@ pub(crate) struct CaseQuery {
     /// centre (open, claimed, or awaiting its decision on an extension), a handler's
     /// department in their region (dispatched, in progress), an inspector's cases to
     /// verify (resolved, in their cells).
+    #[param(value_type = Option<CaseQueryQueueName>, inline)]
     pub queue: Option<String>,
     /// `open`, `claimed`, `dispatched`, `in_progress`, `resolved`, `closed`, `rejected`.
+    #[param(value_type = Option<crate::web::schema::StatusName>, inline)]
     pub status: Option<String>,
     /// `community`, `town`, `district`.
+    #[param(value_type = Option<crate::web::schema::TierName>, inline)]
     pub tier: Option<String>,
     /// Department code.
+    #[param(max_length = 32)]
     pub department: Option<String>,
     /// Cell code.
+    #[param(value_type = Option<crate::web::schema::RegionCodeText>, inline)]
     pub cell: Option<String>,
     pub overdue: Option<bool>,
     /// Opened at or after (RFC 3339).
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub from: Option<String>,
     /// Opened before (RFC 3339).
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub to: Option<String>,
     /// `opened_at` (default, oldest first), `due_at`, `-opened_at`, `-due_at`.
+    #[param(value_type = Option<CaseQuerySortName>, inline)]
     pub sort: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -718,7 +735,8 @@ impl CursorKey for CaseCursor {
 /// `{"items":[CaseView],"next_cursor"}`, or a GeoJSON FeatureCollection of points with
 /// `Accept: application/geo+json`.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseQuery),
-    responses((status = 200, description = "{\"items\":[CaseView],\"next_cursor\"} or a GeoJSON FeatureCollection with `next_cursor`", body = Object),
+    responses((status = 200, description = "a page of cases, or with `Accept: application/geo+json` a FeatureCollection of points whose properties are the cases, with `next_cursor`",
+        content((CasePage = "application/json"), (Object = "application/geo+json"))),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub(crate) async fn list(
@@ -818,7 +836,10 @@ pub(crate) async fn list(
             .collect();
         return Ok(geo::collection(features, next));
     }
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+    Ok(HttpResponse::Ok().json(CasePage {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// A case opened by hand by a dispatcher.
@@ -1020,3 +1041,13 @@ fn manual_seed(
         actor: Some((who.user_id, who.role.as_str())),
     })
 }
+
+crate::choices!(
+    /// The values of `queue`.
+    CaseQueryQueueName: ["all", "mine"]
+);
+
+crate::choices!(
+    /// The values of `sort`.
+    CaseQuerySortName: ["opened_at", "due_at", "-opened_at", "-due_at"]
+);

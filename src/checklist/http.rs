@@ -14,6 +14,7 @@ use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChecklistQuery {
     /// A version number; the current version when absent.
+    #[param(minimum = 1)]
     pub version: Option<i32>,
 }
 

@@ -21,9 +21,11 @@ pub(crate) struct CheckAnswer {
     pub verdict: Verdict,
     /// Every other verdict that applies, most serious first.
     pub also: Vec<Verdict>,
-    #[schema(value_type = Object)]
+    /// The enterprise the number belongs to; null when the library has none.
+    #[schema(value_type = Option<Object>)]
     pub enterprise: Option<Value>,
-    #[schema(value_type = Object)]
+    /// The licence the number is; null when the library has none.
+    #[schema(value_type = Option<Object>)]
     pub licence: Option<Value>,
     /// Distance in metres between where the number was seen and the registered location.
     pub distance_m: Option<f64>,

@@ -28,17 +28,24 @@ use crate::web::paging::Page;
 #[serde(deny_unknown_fields)]
 pub(crate) struct CheckQuery {
     /// The number as read off the wall (spaces, dashes and full-width characters are fine).
+    #[param(min_length = 1, max_length = 64)]
     pub number: String,
     /// `business_licence` (or `uscc`), `food_business`, `food_production`, `tobacco_retail`, `hygiene`.
+    #[param(value_type = Option<crate::web::schema::LicenceKindName>, inline)]
     pub kind: Option<String>,
     /// Where the licence was seen.
+    #[param(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
+    #[param(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
     /// `wgs84` (default) or `gcj02`.
+    #[param(value_type = Option<crate::web::schema::CrsName>, inline)]
     pub crs: Option<String>,
     /// The name on the sign.
+    #[param(max_length = 200)]
     pub name: Option<String>,
     /// Why you look it up (default: an on-site licence check).
+    #[param(max_length = 200)]
     pub purpose: Option<String>,
 }
 
@@ -121,15 +128,20 @@ fn required_purpose(purpose: Option<String>) -> ApiResult<String> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SearchQuery {
     /// A name fragment or a USCC prefix.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// A cell code.
+    #[param(value_type = Option<crate::web::schema::RegionCodeText>, inline)]
     pub cell: Option<String>,
     /// `lon,lat,radius_m` (WGS-84).
     pub near: Option<String>,
     /// `active`, `revoked`, `cancelled` or `suspended`.
+    #[param(value_type = Option<SearchQueryStatusName>, inline)]
     pub status: Option<String>,
     /// Why you search (required; written to the audit log).
+    #[param(required = true, min_length = 1, max_length = 200)]
     pub purpose: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -213,6 +225,7 @@ pub(crate) async fn search(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ViewQuery {
     /// Why you look this enterprise up (required; written to the audit log).
+    #[param(required = true, min_length = 1, max_length = 200)]
     pub purpose: Option<String>,
 }
 
@@ -297,7 +310,8 @@ pub(crate) struct ImportQuery {
 /// Import enterprises (administrators): JSON `{"enterprises":[...]}` with nested licences, or
 /// an enterprise CSV (`text/csv`; columns in docs/enterprises.md). Upserts by USCC.
 #[utoipa::path(post, path = "/api/v1/enterprises/import", tag = "enterprises", params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV or JSON"),
+    request_body(description = "an enterprise CSV, or JSON `{\"enterprises\":[...]}` with nested licences",
+        content((String = "text/csv"), (Object = "application/json"))),
     responses((status = 200, body = ImportSummary), (status = 422, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
@@ -365,3 +379,8 @@ pub(crate) async fn import_library(
         .await?;
     Ok(web::Json(summary))
 }
+
+crate::choices!(
+    /// The values of `status`.
+    SearchQueryStatusName: ["active", "revoked", "cancelled", "suspended"]
+);

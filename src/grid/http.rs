@@ -19,10 +19,13 @@ use crate::web::paging::Page;
 #[serde(deny_unknown_fields)]
 pub(crate) struct LocateQuery {
     /// Longitude in the given CRS.
+    #[param(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Latitude in the given CRS.
+    #[param(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// `wgs84` (default) or `gcj02` (Chinese map SDKs).
+    #[param(value_type = Option<crate::web::schema::CrsName>, inline)]
     pub crs: Option<String>,
 }
 
@@ -72,8 +75,10 @@ pub(crate) async fn locate(
 #[serde(deny_unknown_fields)]
 pub(crate) struct CellsQuery {
     /// Only cells under this region (a town or community code).
+    #[param(value_type = Option<crate::web::schema::RegionCodeText>, inline)]
     pub region: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -50,6 +50,14 @@ pub(crate) async fn submit(
     })
 }
 
+/// A page of reports.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ReportPage {
+    pub items: Vec<ReportView>,
+    /// The cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
 /// A report as stored, with its current flags, photos and cases.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ReportView {
@@ -184,15 +192,21 @@ fn feature(v: &ReportView) -> geojson::Feature {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportQuery {
     /// Username of the inspector.
+    #[param(max_length = 64)]
     pub inspector: Option<String>,
     /// Cell code.
+    #[param(value_type = Option<crate::web::schema::RegionCodeText>, inline)]
     pub cell: Option<String>,
     /// Captured at or after (RFC 3339).
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub from: Option<String>,
     /// Captured before (RFC 3339).
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub to: Option<String>,
     /// Only reports carrying this flag.
+    #[param(value_type = Option<ReportQueryFlagName>, inline)]
     pub flag: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -208,7 +222,8 @@ const FLAGS: [&str; 6] = [
 
 /// Reports in your scope, newest first; GeoJSON with `Accept: application/geo+json`.
 #[utoipa::path(get, path = "/api/v1/reports", tag = "reports", params(ReportQuery),
-    responses((status = 200, description = "{\"items\":[ReportView],\"next_cursor\"} or a GeoJSON FeatureCollection", body = Object),
+    responses((status = 200, description = "a page of reports, or with `Accept: application/geo+json` a FeatureCollection of points whose properties are the reports, with `next_cursor`",
+        content((ReportPage = "application/json"), (Object = "application/geo+json"))),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub(crate) async fn list(
@@ -299,5 +314,13 @@ pub(crate) async fn list(
     if accept.choose(&[Format::Json, Format::GeoJson]) == Format::GeoJson {
         return Ok(geo::collection(items.iter().map(feature).collect(), next));
     }
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+    Ok(HttpResponse::Ok().json(ReportPage {
+        items,
+        next_cursor: next,
+    }))
 }
+
+crate::choices!(
+    /// The values of `flag`.
+    ReportQueryFlagName: ["outside_assignment", "outside_map", "photo_missing", "photo_location_mismatch", "photo_time_mismatch", "late"]
+);

@@ -28,8 +28,8 @@ use crate::web::extract::Device;
 pub(crate) struct ReportAnswer {
     pub id: String,
     pub received_at: String,
-    /// The containing cell, or null outside the map.
-    #[schema(value_type = Object)]
+    /// The containing cell (`code`, `name`), or null outside the map.
+    #[schema(value_type = Option<Object>)]
     pub cell: Value,
     /// `outside_assignment`, `outside_map`, `photo_missing`, `photo_location_mismatch`,
     /// `photo_time_mismatch`, `late`.

@@ -36,11 +36,14 @@ impl From<Refusal> for ApiError {
 #[serde(deny_unknown_fields)]
 pub(crate) struct DepartmentsQuery {
     /// Start of the window, inclusive (RFC 3339). Default: 30 days before `to`.
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub from: Option<String>,
     /// End of the window, exclusive (RFC 3339). Default: now.
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub to: Option<String>,
     /// A region code (town, community, ...) within yours. Default: your region (an admin:
     /// everywhere).
+    #[param(value_type = Option<crate::web::schema::RegionCodeText>, inline)]
     pub region: Option<String>,
 }
 
@@ -48,10 +51,13 @@ pub(crate) struct DepartmentsQuery {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CellsQuery {
     /// Cases opened at or after (RFC 3339). Default: 30 days before `to`.
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub from: Option<String>,
     /// Cases opened before (RFC 3339). Default: now.
+    #[param(value_type = Option<crate::web::schema::DateTime>, inline)]
     pub to: Option<String>,
     /// Only the cells under this region code (within yours). Default: your region.
+    #[param(value_type = Option<crate::web::schema::RegionCodeText>, inline)]
     pub region: Option<String>,
 }
 

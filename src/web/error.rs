@@ -122,9 +122,22 @@ pub(crate) struct ErrorBody {
     pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
-    /// Structured detail: for validation errors, the list of every problem found.
-    #[schema(value_type = Object)]
+    /// Structured detail: for `validation_failed`, the list of every problem found (each
+    /// with `field` and `problem`); for conflicts and limits an object; otherwise null.
+    #[schema(schema_with = details_schema)]
     pub details: Value,
+}
+
+/// `details` is an object, an array of problems, or null.
+fn details_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::Object,
+            Type::Array,
+            Type::Null,
+        ]))
+        .build()
 }
 
 impl ApiError {

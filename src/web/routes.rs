@@ -81,6 +81,13 @@ impl Api {
         }
         let mut operation = P::operation();
         let tags: Vec<String> = P::tags().into_iter().map(str::to_string).collect();
+        document_refusals(&mut operation);
+        // Operation ids are unique across the document: the tag names the domain.
+        if let (Some(tag), Some(id)) = (tags.first(), operation.operation_id.as_mut()) {
+            if !id.starts_with(tag.as_str()) {
+                *id = format!("{tag}_{id}");
+            }
+        }
         if !tags.is_empty() {
             operation.tags = Some(tags);
         }
@@ -144,6 +151,68 @@ impl Api {
             cfg.service(resource);
         }
     }
+}
+
+/// Adds to an operation the refusals every handler of its kind can answer, where its own
+/// annotation did not name them: 401 for an operation behind a token, 400 for one that
+/// reads a path or query (a value that does not parse), and 400, 413, 415 and 422 for one
+/// that reads a body. So the document lists every status the server can send.
+fn document_refusals(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let reads_parameters = operation.parameters.as_ref().is_some_and(|p| {
+        p.iter()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Path))
+    });
+    let reads_body = operation.request_body.is_some();
+    let mut add = |status: &str, description: &str| {
+        if !operation.responses.responses.contains_key(status) {
+            operation
+                .responses
+                .responses
+                .insert(status.to_string(), error_response(description).into());
+        }
+    };
+    if secured {
+        add(
+            "401",
+            "no token, or one unknown, expired or revoked (`unauthorized`)",
+        );
+    }
+    if reads_parameters || reads_body {
+        add(
+            "400",
+            "a path, query or body that cannot be read (`bad_request`, `malformed_json`)",
+        );
+    }
+    if reads_body {
+        add(
+            "413",
+            "the body is larger than its limit (`payload_too_large`)",
+        );
+        add(
+            "415",
+            "the body is not of a type this operation takes (`unsupported_media_type`)",
+        );
+        add(
+            "422",
+            "well-formed but invalid: `details` lists every problem (`validation_failed`)",
+        );
+    }
+}
+
+/// A response carrying the error envelope.
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                .build(),
+        )
+        .build()
 }
 
 fn actix_method(method: &HttpMethod) -> Method {
