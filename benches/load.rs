@@ -115,6 +115,10 @@ struct Opts {
     /// the warm-up and every run).
     #[arg(long)]
     cycle_cases: Option<usize>,
+    /// Clients that, beside the scenario's, post bogus logins back to back from the same
+    /// address all through every window (a login flood); their answers are tallied apart.
+    #[arg(long, default_value_t = 0)]
+    flood: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -138,6 +142,8 @@ enum ScenarioName {
     Queue,
     /// claim, dispatch, start and resolve of distinct 桂城 town cases (4 requests a cycle).
     Cycles,
+    /// GET /api/v1/departments as an inspector: a simple authenticated read.
+    Read,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -240,6 +246,7 @@ fn main() -> anyhow::Result<()> {
             ScenarioName::Check => bench::<Check>(&opts, &service, cores).await,
             ScenarioName::Queue => bench_two::<Queue, QueueByDue>(&opts, &service, cores).await,
             ScenarioName::Cycles => bench::<Cycles>(&opts, &service, cores).await,
+            ScenarioName::Read => bench::<Read>(&opts, &service, cores).await,
         }
     });
     runtime.block_on(service.stop());
@@ -623,6 +630,51 @@ impl Scenario for Healthz {
     fn request(&self, ctx: &Ctx, task: usize, _: u64) -> RequestBuilder {
         ctx.client(task).get(&self.url)
     }
+}
+
+/// GET /api/v1/departments as an inspector: the token lookup and a small read.
+struct Read {
+    url: String,
+    auth: HeaderValue,
+}
+
+impl Scenario for Read {
+    const NAME: &'static str = "read";
+
+    async fn prepare(ctx: &Ctx, _: &Opts) -> anyhow::Result<Self> {
+        Ok(Read {
+            url: ctx.url("/api/v1/departments"),
+            auth: ctx.login("insp-denghu-01", "Patrol#2026").await?,
+        })
+    }
+
+    fn request(&self, ctx: &Ctx, task: usize, _: u64) -> RequestBuilder {
+        ctx.client(task)
+            .get(&self.url)
+            .header(AUTHORIZATION, self.auth.clone())
+    }
+}
+
+/// Bogus logins back to back until `deadline`, each with a fresh name: what the flood was
+/// answered, by status.
+async fn flood(ctx: Arc<Ctx>, task: usize, deadline: Instant) -> BTreeMap<u16, u64> {
+    let url = ctx.url("/api/v1/auth/login");
+    let mut answers = BTreeMap::new();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        n += 1;
+        let body = json!({"username": format!("bot-{task}-{n}"), "password": "hunter2"});
+        let status = match ctx.client(task).post(&url).json(&body).send().await {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                let _ = answer.bytes().await;
+                status
+            }
+            Err(_) => 0,
+        };
+        *answers.entry(status).or_default() += 1;
+    }
+    answers
 }
 
 /// GET /api/v1/grid/locate at random points inside the demo cells, half of them in GCJ-02.
@@ -2057,6 +2109,8 @@ struct Plan {
     runs: usize,
     /// Offered requests per second (open loop); None: closed loop.
     rate: Option<f64>,
+    /// Bogus-login clients running beside the scenario's.
+    flood: usize,
 }
 
 /// Prepares scenario `S`, warms up, runs the measured windows and prints each and the
@@ -2092,7 +2146,29 @@ async fn measure<S: Scenario>(ctx: &Arc<Ctx>, opts: &Opts, plan: &Plan) -> anyho
         let processes = ctx.pg_url.as_deref().map(pg_processes).unwrap_or_default();
         let before = CpuSample::take(&processes);
         let length = Duration::from_secs(seconds);
+        let flooders: Vec<_> = (0..plan.flood)
+            .map(|f| {
+                let deadline = Instant::now() + length;
+                tokio::spawn(flood(ctx.clone(), plan.clients + f, deadline))
+            })
+            .collect();
         let result = window(ctx, &scenario, &mut next, length, plan.rate).await;
+        if !flooders.is_empty() {
+            let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
+            for f in flooders {
+                for (status, n) in f.await.expect("a flood task panicked") {
+                    *answers.entry(status).or_default() += n;
+                }
+            }
+            let total: u64 = answers.values().sum();
+            let by_status: Vec<String> = answers.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+            println!(
+                "   flood: {} bogus logins/s from {} clients ({})",
+                thousands(total as f64 / seconds as f64),
+                plan.flood,
+                by_status.join(", ")
+            );
+        }
         if let (Some(before), Some(after)) = (before, CpuSample::take(&processes)) {
             if w > 0 {
                 cpu.add(&before, &after);
@@ -2184,8 +2260,9 @@ async fn bench_two<S: Scenario, T: Scenario>(
         seconds: opts.seconds,
         runs: opts.runs,
         rate: opts.rate,
+        flood: opts.flood,
     };
-    let ctx = Arc::new(Ctx::new(service, opts.client_mode, plan.clients, cores)?);
+    let ctx = Arc::new(Ctx::new(service, opts.client_mode, plan.clients + plan.flood, cores)?);
     println!("{}", service.describe);
     println!(
         "load generator: {} runtime thread(s), {} client(s) ({:?}), {} cores on this machine",
@@ -2195,7 +2272,16 @@ async fn bench_two<S: Scenario, T: Scenario>(
         cores
     );
     // The ceiling is what the server can do flat out, so never paced.
-    let ceiling = measure::<Healthz>(&ctx, opts, &Plan { rate: None, ..plan }).await?;
+    let ceiling = measure::<Healthz>(
+        &ctx,
+        opts,
+        &Plan {
+            rate: None,
+            flood: 0,
+            ..plan
+        },
+    )
+    .await?;
     let mut rows = Vec::new();
     if S::NAME == Healthz::NAME {
         rows.push(Row::of::<Healthz>(ceiling));

@@ -25,6 +25,11 @@ fn report_payloads_match_the_schema() {
         ("location", json!({"lon": 213.0, "lat": 23.0})),
         ("items", json!([{"code": "FS-001", "result": "broken"}])),
         ("photos", json!(["not-a-hash"])),
+        (
+            "licenses_seen",
+            json!(vec![json!({"number": "91350100M000100Y43"}); 21]),
+        ),
+        ("note", json!("巡".repeat(4001))),
         ("unknown_field", json!(1)),
     ] {
         let mut wrong = sample.clone();
