@@ -22,7 +22,7 @@ use crate::web::extract::{read_body, Device};
 
 /// A library import is large: its body, after decompression, may grow to this.
 const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
-use crate::web::paging::Page;
+use crate::web::paging::{LibraryCode, Page};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -159,7 +159,7 @@ pub(crate) async fn search(
 ) -> ApiResult<web::Json<Value>> {
     let q = query.into_inner();
     let purpose = required_purpose(q.purpose.clone())?;
-    let page = Page::<String>::new(q.limit, q.cursor.as_deref())?;
+    let page = Page::<LibraryCode>::new(q.limit, q.cursor.as_deref())?;
     let near = match q.near.as_deref() {
         None => None,
         Some(text) => {
@@ -198,11 +198,11 @@ pub(crate) async fn search(
         near,
         status: q.status.clone(),
     };
-    let (after, fetch) = (page.after.clone(), page.fetch());
+    let (after, fetch) = (page.after.clone().map(|c| c.0), page.fetch());
     let (mut rows, next) = db
         .run(move |conn| {
             let mut rows = store::search(conn, &search, after.as_deref(), fetch)?;
-            let next = page.finish(&mut rows, |e| e.uscc.clone());
+            let next = page.finish(&mut rows, |e| LibraryCode(e.uscc.clone()));
             Ok((rows, next))
         })
         .await?;

@@ -30,13 +30,19 @@ impl CursorKey for i64 {
     }
 }
 
-/// Plain text keys (enterprises by code).
-impl CursorKey for String {
+/// A code as the enterprise library keys its rows (a USCC, or a legacy number): 1 to 32
+/// digits and capital letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryCode(pub String);
+
+impl CursorKey for LibraryCode {
     fn to_key(&self) -> String {
-        self.clone()
+        self.0.clone()
     }
     fn from_key(key: &str) -> Option<Self> {
-        Some(key.to_string())
+        let shaped = (1..=32).contains(&key.len())
+            && key.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        shaped.then(|| LibraryCode(key.to_string()))
     }
 }
 
