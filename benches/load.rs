@@ -2262,7 +2262,12 @@ async fn bench_two<S: Scenario, T: Scenario>(
         rate: opts.rate,
         flood: opts.flood,
     };
-    let ctx = Arc::new(Ctx::new(service, opts.client_mode, plan.clients + plan.flood, cores)?);
+    let ctx = Arc::new(Ctx::new(
+        service,
+        opts.client_mode,
+        plan.clients + plan.flood,
+        cores,
+    )?);
     println!("{}", service.describe);
     println!(
         "load generator: {} runtime thread(s), {} client(s) ({:?}), {} cores on this machine",

@@ -41,7 +41,9 @@ impl CursorKey for LibraryCode {
     }
     fn from_key(key: &str) -> Option<Self> {
         let shaped = (1..=32).contains(&key.len())
-            && key.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
         shaped.then(|| LibraryCode(key.to_string()))
     }
 }
