@@ -99,6 +99,16 @@ pub struct ServeConfig {
     #[arg(long, env = "GRIDPATROL_PHOTO_LIMIT", default_value_t = 15 * 1024 * 1024)]
     pub photo_limit: usize,
 
+    /// Largest accepted photo, in pixels, read from the image header before anything is
+    /// decoded (larger answers 413). A handheld photo has 3 to 12 megapixels; 50 is
+    /// generous. Two photos at this size may decode at once, the rest wait.
+    #[arg(
+        long,
+        env = "GRIDPATROL_PHOTO_MAX_PIXELS",
+        default_value_t = 50_000_000
+    )]
+    pub photo_max_pixels: u64,
+
     /// How often, in seconds, to look for a map changed by another process (an import,
     /// or another server behind the same load balancer) and rebuild the locate index.
     #[arg(long, env = "GRIDPATROL_MAP_REFRESH_SECS", default_value_t = 5)]

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub(crate) mod bounded;
 pub mod cases;
 pub mod checklist;
 pub mod clock;

@@ -19,6 +19,7 @@ use crate::checklist::cache::Checklists;
 use crate::config::ServeConfig;
 use crate::db::{self, Db};
 use crate::grid::index::MapIndex;
+use crate::photos::arrival::PhotoIntake;
 use crate::photos::store::PhotoFiles;
 use crate::route;
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
@@ -33,10 +34,10 @@ pub struct Service {
     pub map: web::Data<MapIndex>,
     checklists: web::Data<Checklists>,
     photos: web::Data<PhotoFiles>,
+    intake: web::Data<PhotoIntake>,
     sessions: web::Data<Sessions>,
     addresses: web::Data<AddressSource>,
     json_limit: usize,
-    photo_limit: usize,
     map_refresh: Duration,
     overdue_check: Duration,
     escalation_grace_us: i64,
@@ -66,6 +67,10 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<Service> {
         map: web::Data::new(MapIndex::new(index)),
         checklists: web::Data::new(Checklists::default()),
         photos: web::Data::new(PhotoFiles::new(&config.storage.data_dir)?),
+        intake: web::Data::new(PhotoIntake::new(
+            config.photo_limit,
+            config.photo_max_pixels,
+        )),
         sessions: web::Data::new(Sessions::new(
             config.token_ttl_hours,
             Duration::from_millis(config.token_cache_ms),
@@ -76,7 +81,6 @@ pub fn prepare(config: &ServeConfig) -> anyhow::Result<Service> {
             header: config.client_address_header.clone(),
         }),
         json_limit: config.json_limit,
-        photo_limit: config.photo_limit,
         map_refresh: Duration::from_secs(config.map_refresh_secs.max(1)),
         overdue_check: Duration::from_secs(config.overdue_check_secs.max(1)),
         escalation_grace_us: i64::try_from(config.escalation_grace_secs)
@@ -109,12 +113,13 @@ pub fn server(
             .app_data(s.map.clone())
             .app_data(s.checklists.clone())
             .app_data(s.photos.clone())
+            .app_data(s.intake.clone())
             .app_data(s.sessions.clone())
             .app_data(s.addresses.clone())
             .app_data(json_config(s.json_limit))
             .app_data(query_config())
             .app_data(path_config())
-            .configure(|cfg| routes(s.photo_limit).mount(cfg))
+            .configure(|cfg| routes().mount(cfg))
             .default_service(web::to(not_found))
     })
     .listen(listener)?;
@@ -125,7 +130,7 @@ pub fn server(
 }
 
 /// Every route of the service, each with its OpenAPI entry.
-fn routes(photo_limit: usize) -> Api {
+fn routes() -> Api {
     let mut api = Api::new(document_base());
     route!(api, healthz);
     route!(api, readyz);
@@ -146,7 +151,6 @@ fn routes(photo_limit: usize) -> Api {
     route!(api, photos::http, exists);
     route!(api, photos::http, original);
     route!(api, photos::http, thumbnail);
-    api.body_limit("/api/v1/photos/{sha256}", photo_limit);
     route!(api, cases::http, open);
     route!(api, cases::http, list);
     route!(api, cases::http, read);
@@ -211,7 +215,7 @@ fn document_base() -> OpenApi {
 
 /// The OpenAPI document of the route table.
 pub(crate) fn openapi() -> OpenApi {
-    routes(0).document()
+    routes().document()
 }
 
 pub fn openapi_json() -> String {

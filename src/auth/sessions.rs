@@ -9,7 +9,7 @@
 //! `ttl` more — the bound this trade buys its speed with, documented in the README.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -65,14 +65,16 @@ impl Hashing {
     /// Whether `password` matches the PHC string `stored`; 503 with `Retry-After` when too
     /// many verifications already wait.
     pub(crate) async fn verify(&self, password: String, stored: String) -> ApiResult<bool> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // Counted down on drop, so that a client that hangs up while waiting is no longer
+        // counted as waiting.
+        let waiting = crate::bounded::Waiting::enter(&self.waiting);
+        if waiting.ahead >= self.max_waiting {
             return Err(
                 ApiError::unavailable("too many logins at once; retry shortly").retry_after(1),
             );
         }
         let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         let _permit = permit.map_err(|_| ApiError::internal())?;
         Ok(actix_web::web::block(move || {
             crate::auth::password::verify_password(&password, &stored)

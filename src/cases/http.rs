@@ -472,6 +472,7 @@ async fn take_action(
     let duplicate_of = request
         .duplicate_of
         .filter(|_| request.action == Action::Duplicate);
+    let photos = request.photos.clone();
     let loaded = db
         .run(move |conn| {
             // A case the caller may not read is 404 before anything else is looked at: a
@@ -491,6 +492,10 @@ async fn take_action(
                 }
                 _ => None,
             };
+            let refused = crate::photos::access::not_readable(conn, &reader, &photos)?;
+            if !refused.is_empty() {
+                return Err(crate::photos::access::refusal(&refused));
+            }
             let duplicate_exists = match duplicate_of {
                 Some(other) => other != id && store::exists(conn, other)?,
                 None => true,

@@ -143,6 +143,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    photo_uploaders (sha256, user_id) {
+        sha256 -> Text,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
     photos (sha256) {
         sha256 -> Text,
         uploader_id -> BigInt,
@@ -316,6 +323,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     report_photos,
     photos,
+    photo_uploaders,
     cases,
     case_reports,
     case_photos,

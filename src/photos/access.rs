@@ -1,9 +1,12 @@
-//! Who may see a photo: its uploader, an admin, and whoever may read a report that names it
+//! Who may see a photo: whoever sent its bytes, an admin, and whoever may read a report that names it
 //! or a case whose timeline carries it (resolution and verification photos).
+
+use serde_json::{json, Value};
 
 use crate::auth::{Principal, Role};
 use crate::db::Conn;
-use crate::photos::store::PhotoRow;
+use crate::photos::store::{self, PhotoRow};
+use crate::web::error::ApiError;
 use crate::{cases, reports};
 
 pub(crate) fn may_see(
@@ -11,7 +14,7 @@ pub(crate) fn may_see(
     who: &Principal,
     row: &PhotoRow,
 ) -> diesel::QueryResult<bool> {
-    if row.uploader_id == who.user_id || who.role == Role::Admin {
+    if who.role == Role::Admin || store::uploaded_by(conn, &row.sha256, who.user_id)? {
         return Ok(true);
     }
     for id in reports::store::reports_naming(conn, &row.sha256)? {
@@ -27,4 +30,38 @@ pub(crate) fn may_see(
         }
     }
     Ok(false)
+}
+
+/// Of the photos `shas` a report or case step names, those the server has but `who` may
+/// not read. Naming a photo makes it readable to the readers of what names it, so one may
+/// name only a photo one could read already, or one not uploaded yet (a handheld sends a
+/// report before its photos when the link is poor).
+pub(crate) fn not_readable(
+    conn: &mut Conn,
+    who: &Principal,
+    shas: &[String],
+) -> diesel::QueryResult<Vec<String>> {
+    let mut refused = Vec::new();
+    for sha in shas {
+        if let Some(row) = store::find(conn, sha)? {
+            if !may_see(conn, who, &row)? {
+                refused.push(sha.clone());
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// The 422 for photos named by someone who may not read them.
+pub(crate) fn refusal(refused: &[String]) -> ApiError {
+    ApiError::invalid(
+        "the request names photos its author may not read",
+        Value::Array(
+            refused
+                .iter()
+                .map(|sha| json!({"field": "photos", "problem": format!(
+                    "photo {sha} was uploaded by someone else; upload it yourself or leave it out")}))
+                .collect(),
+        ),
+    )
 }

@@ -1,15 +1,85 @@
-//! A photo's arrival: checked against the hash it is sent under, decoded on the blocking
-//! pool, written to the photo store durably, then recorded, which settles the flags of the
-//! reports that were waiting for it.
+//! A photo's arrival: checked against the hash it is sent under, measured from its header,
+//! decoded on the blocking pool within the process's decoding budget, written to the photo
+//! store durably, then recorded, which settles the flags of the reports that were waiting
+//! for it.
+
+use std::sync::atomic::AtomicUsize;
 
 use actix_web::web;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
+use crate::bounded::Waiting;
 use crate::db::Db;
 use crate::photos::model::{self, PhotoError, PhotoFormat};
 use crate::photos::store::{self, PhotoFiles, PhotoRow};
-use crate::web::error::{ApiError, ApiResult};
+use crate::web::error::{ApiError, ApiResult, ErrorCode};
+
+/// What this process accepts of photo uploads, and its decoding budget. Decoding memory
+/// is the process's own, so the budget is too: it counts megapixels being decoded, so
+/// that two photos at the pixel cap, or many handheld photos, decode at once, and a flood
+/// of large ones waits instead of taking the memory.
+pub(crate) struct PhotoIntake {
+    /// Largest body, in bytes (413 above).
+    pub body_limit: usize,
+    /// Largest image, in pixels, read from its header before decoding (413 above).
+    pub max_pixels: u64,
+    decoding: Semaphore,
+    budget_mp: u32,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+impl PhotoIntake {
+    pub(crate) fn new(body_limit: usize, max_pixels: u64) -> PhotoIntake {
+        let budget_mp = u32::try_from(max_pixels.div_ceil(1_000_000).saturating_mul(2))
+            .unwrap_or(u32::MAX >> 4)
+            .max(1);
+        PhotoIntake {
+            body_limit,
+            max_pixels,
+            decoding: Semaphore::new(budget_mp as usize),
+            budget_mp,
+            waiting: AtomicUsize::new(0),
+            max_waiting: 64,
+        }
+    }
+
+    /// Waits for decoding capacity for `pixels`; 503 with `Retry-After` when too many
+    /// uploads already wait (each holds its body).
+    async fn capacity(&self, pixels: u64) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+        let waiting = Waiting::enter(&self.waiting);
+        if waiting.ahead >= self.max_waiting {
+            return Err(
+                ApiError::unavailable("too many photos are being decoded; retry shortly")
+                    .retry_after(2),
+            );
+        }
+        let megapixels = u32::try_from(pixels.div_ceil(1_000_000))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.budget_mp);
+        let permit = self.decoding.acquire_many(megapixels).await;
+        drop(waiting);
+        permit.map_err(|_| ApiError::internal())
+    }
+}
+
+fn refusal(e: PhotoError) -> ApiError {
+    match e {
+        PhotoError::Corrupt(_) => ApiError::invalid(
+            e.to_string(),
+            json!([{"field": "body", "problem": e.to_string()}]),
+        ),
+        PhotoError::TooManyPixels {
+            width,
+            height,
+            max_pixels,
+        } => ApiError::new(ErrorCode::PayloadTooLarge, e.to_string())
+            .with_details(json!({"width": width, "height": height, "max_pixels": max_pixels})),
+        other => ApiError::unsupported_media_type(other.to_string()),
+    }
+}
 
 /// What an upload did.
 pub(crate) struct Arrived {
@@ -24,6 +94,7 @@ pub(crate) struct Arrived {
 pub(crate) async fn receive(
     db: &Db,
     files: &PhotoFiles,
+    intake: &PhotoIntake,
     uploader: i64,
     sha: String,
     declared: PhotoFormat,
@@ -41,21 +112,31 @@ pub(crate) async fn receive(
         db.run(move |conn| Ok(store::find(conn, &sha)?)).await?
     };
     if let Some(row) = known {
+        // Whoever sends the bytes has them, and may read them back from now on.
+        let (check, sha) = (sha.clone(), sha.clone());
+        let known_sender = db
+            .run(move |conn| Ok(store::uploaded_by(conn, &check, uploader)?))
+            .await?;
+        if !known_sender {
+            db.write(move |conn| Ok(store::add_uploader(conn, &sha, uploader)?))
+                .await?;
+        }
         return Ok(Arrived {
             created: false,
             row,
             reports_updated: 0,
         });
     }
+    let max_pixels = intake.max_pixels;
+    let pixels = model::measure(&body, declared, max_pixels)
+        .map_err(refusal)?
+        .pixels();
+    let _decoding = intake.capacity(pixels).await?;
     let files = files.clone();
     let row = web::block(move || -> ApiResult<PhotoRow> {
-        let facts = model::inspect(&body, declared).map_err(|e| match e {
-            PhotoError::Corrupt(_) => ApiError::invalid(
-                e.to_string(),
-                json!([{"field": "body", "problem": e.to_string()}]),
-            ),
-            other => ApiError::unsupported_media_type(other.to_string()),
-        })?;
+        let facts = model::measure(&body, declared, max_pixels)
+            .and_then(model::inspect)
+            .map_err(refusal)?;
         // Files first, then the row: a crash between leaves a file the next upload of the
         // same bytes simply writes again.
         files
@@ -81,6 +162,7 @@ pub(crate) async fn receive(
     .await??;
     db.write(move |conn| {
         let created = store::insert(conn, &row)?;
+        store::add_uploader(conn, &row.sha256, row.uploader_id)?;
         let reports_updated = match created {
             true => crate::reports::store::settle_reports_naming(conn, &row.sha256)?,
             false => 0,

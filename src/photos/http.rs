@@ -8,11 +8,13 @@ use utoipa::ToSchema;
 
 use crate::auth::{Principal, Role};
 use crate::db::Db;
+use crate::photos::access;
+use crate::photos::arrival::{self, PhotoIntake};
 use crate::photos::model::PhotoFormat;
 use crate::photos::store::{self, PhotoFiles, PhotoRow};
-use crate::photos::{access, arrival};
 use crate::reports::model::is_sha256;
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::web::extract::read_body;
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct PhotoView {
@@ -63,17 +65,19 @@ fn parse_sha(raw: &str) -> ApiResult<String> {
 /// Upload a photo's bytes under their SHA-256 (201 new, 200 known already).
 #[utoipa::path(put, path = "/api/v1/photos/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "hex SHA-256 of the bytes")),
-    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "image/jpeg, image/png or image/webp"),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "image/jpeg, image/png or image/webp; at most `GRIDPATROL_PHOTO_LIMIT` bytes and `GRIDPATROL_PHOTO_MAX_PIXELS` pixels (413 with `width`, `height` and `max_pixels` in details)"),
     responses((status = 201, body = PhotoView), (status = 200, body = PhotoView),
-        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope, description = "too many photos wait to be decoded; retry after `Retry-After` seconds")),
     security(("bearer" = [])))]
 pub(crate) async fn upload(
     db: web::Data<Db>,
     files: web::Data<PhotoFiles>,
+    intake: web::Data<PhotoIntake>,
     who: Principal,
     req: HttpRequest,
     sha: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     who.require(&[
         Role::Inspector,
@@ -92,7 +96,9 @@ pub(crate) async fn upload(
                 "send the photo as image/jpeg, image/png or image/webp",
             )
         })?;
-    let arrived = arrival::receive(&db, &files, who.user_id, sha, declared, body).await?;
+    // Only now, with the caller and the request known good, is the body read.
+    let body = read_body(&req, payload, intake.body_limit).await?.freeze();
+    let arrived = arrival::receive(&db, &files, &intake, who.user_id, sha, declared, body).await?;
     let answer = view(&arrived.row, arrived.reports_updated);
     Ok(match arrived.created {
         true => HttpResponse::Created().json(answer),
@@ -100,25 +106,54 @@ pub(crate) async fn upload(
     })
 }
 
-/// Whether the server has a photo (200) or not (404); no body.
+/// Whether the server has a photo the caller may read (200, with the photo's
+/// `Content-Type` and `Content-Length`) or not (404, also for a photo the caller may not
+/// read, so that a hash tells nothing); no body.
 #[utoipa::path(head, path = "/api/v1/photos/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "hex SHA-256")),
-    responses((status = 200, description = "the server has it"), (status = 404, description = "not yet")),
+    responses((status = 200, description = "the server has it", headers(("Content-Length" = i64, description = "the photo's size in bytes"))),
+        (status = 404, description = "not yet, or not for this caller")),
     security(("bearer" = [])))]
 pub(crate) async fn exists(
     db: web::Data<Db>,
-    _who: Principal,
+    who: Principal,
     sha: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let sha = parse_sha(&sha)?;
-    let row = db.run(move |conn| Ok(store::find(conn, &sha)?)).await?;
+    let row = db
+        .run(move |conn| {
+            let Some(row) = store::find(conn, &sha)? else {
+                return Ok(None);
+            };
+            Ok(access::may_see(conn, &who, &row)?.then_some(row))
+        })
+        .await?;
     Ok(match row {
         Some(row) => HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, row.content_type.as_str()))
             .insert_header(("x-photo-bytes", row.bytes.to_string()))
-            .finish(),
+            .body(Announced(row.bytes.max(0) as u64)),
         None => HttpResponse::NotFound().finish(),
     })
+}
+
+/// The body of a HEAD answer: its size is the photo's, so that `Content-Length` says it,
+/// and it has no bytes (a HEAD answer sends none).
+struct Announced(u64);
+
+impl actix_web::body::MessageBody for Announced {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        actix_web::body::BodySize::Sized(self.0)
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<web::Bytes, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
 }
 
 async fn serve_file(

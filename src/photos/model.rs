@@ -96,10 +96,45 @@ pub(crate) enum PhotoError {
     /// A supported type whose bytes do not decode (422).
     #[error("the image is corrupt: {0}")]
     Corrupt(String),
+    /// The header declares more pixels than the server decodes (413): a decompression
+    /// bomb, or a panorama no handheld sends.
+    #[error("the image declares {width} × {height} pixels, more than the limit of {max_pixels}")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
 }
 
-/// Checks, decodes and measures an upload, reads its EXIF and makes its thumbnail.
-pub(crate) fn inspect(bytes: &[u8], declared: PhotoFormat) -> Result<Inspected, PhotoError> {
+/// An upload whose signature matches its declared type and whose header has been read,
+/// but which is not decoded yet: its pixel count says how much memory decoding takes.
+#[derive(Debug)]
+pub(crate) struct Measured<'b> {
+    bytes: &'b [u8],
+    format: PhotoFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Measured<'_> {
+    pub(crate) fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+fn reader(bytes: &[u8], format: PhotoFormat) -> ImageReader<Cursor<&[u8]>> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format.image_format());
+    reader
+}
+
+/// Checks the type and reads the dimensions from the header alone, refusing an image of
+/// more than `max_pixels` before a byte of it is decoded.
+pub(crate) fn measure(
+    bytes: &[u8],
+    declared: PhotoFormat,
+    max_pixels: u64,
+) -> Result<Measured<'_>, PhotoError> {
     let format = PhotoFormat::sniff(bytes).ok_or(PhotoError::Unsupported)?;
     if format != declared {
         return Err(PhotoError::TypeMismatch {
@@ -114,20 +149,53 @@ pub(crate) fn inspect(bytes: &[u8], declared: PhotoFormat) -> Result<Inspected, 
             "the JPEG ends before its end-of-image marker".into(),
         ));
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(format.image_format());
-    // A decompression bomb (a tiny file that decodes to gigapixels) must not take the
-    // server's memory: handheld cameras stay far below these.
+    let (width, height) = reader(bytes, format)
+        .into_dimensions()
+        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let measured = Measured {
+        bytes,
+        format,
+        width,
+        height,
+    };
+    if measured.pixels() > max_pixels {
+        return Err(PhotoError::TooManyPixels {
+            width,
+            height,
+            max_pixels,
+        });
+    }
+    Ok(measured)
+}
+
+/// Decodes a measured upload, reads its EXIF and makes its thumbnail. The caller holds
+/// decoding capacity for `measured.pixels()`: the decoder may allocate no more than the
+/// pixels the header declared (a header that lies about its size fails here).
+pub(crate) fn inspect(measured: Measured<'_>) -> Result<Inspected, PhotoError> {
+    let Measured {
+        bytes,
+        format,
+        width,
+        height,
+    } = measured;
+    let mut reader = reader(bytes, format);
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(16_384);
-    limits.max_image_height = Some(16_384);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    // Four bytes a pixel (RGBA, the widest a photo decodes to) and the decoders' own
+    // buffers, which are small beside it.
+    limits.max_alloc = Some(u64::from(width) * u64::from(height) * 4 + 16 * 1024 * 1024);
     reader.limits(limits);
     let image = reader
         .decode()
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
-    let (width, height) = (image.width(), image.height());
-    let thumb = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8();
+    // A photo already small enough is its own thumbnail: scaling it up would only blur it.
+    let thumb = if width <= THUMBNAIL_SIDE && height <= THUMBNAIL_SIDE {
+        image.to_rgb8()
+    } else {
+        image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8()
+    };
+    drop(image);
     let mut thumbnail = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut thumbnail, 80)
         .encode_image(&thumb)
@@ -241,9 +309,15 @@ mod tests {
         out
     }
 
+    const MAX: u64 = 50_000_000;
+
+    fn decode(bytes: &[u8], declared: PhotoFormat) -> Result<Inspected, PhotoError> {
+        inspect(measure(bytes, declared, MAX)?)
+    }
+
     #[test]
     fn measures_and_thumbnails() {
-        let facts = inspect(&png(800, 400), PhotoFormat::Png).unwrap();
+        let facts = decode(&png(800, 400), PhotoFormat::Png).unwrap();
         assert_eq!((facts.width, facts.height), (800, 400));
         let thumb = image::load_from_memory(&facts.thumbnail).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (320, 160));
@@ -252,19 +326,41 @@ mod tests {
     }
 
     #[test]
+    fn a_small_photo_is_not_scaled_up() {
+        let facts = decode(&png(200, 90), PhotoFormat::Png).unwrap();
+        let thumb = image::load_from_memory(&facts.thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (200, 90));
+    }
+
+    #[test]
+    fn too_many_pixels_are_refused_from_the_header() {
+        let bytes = png(300, 200);
+        let measured = measure(&bytes, PhotoFormat::Png, 60_000).unwrap();
+        assert_eq!(measured.pixels(), 60_000);
+        assert_eq!(
+            measure(&bytes, PhotoFormat::Png, 59_999).unwrap_err(),
+            PhotoError::TooManyPixels {
+                width: 300,
+                height: 200,
+                max_pixels: 59_999
+            }
+        );
+    }
+
+    #[test]
     fn refuses_unsupported_mismatched_and_corrupt() {
         assert_eq!(
-            inspect(b"GIF89a....", PhotoFormat::Jpeg),
+            decode(b"GIF89a....", PhotoFormat::Jpeg),
             Err(PhotoError::Unsupported)
         );
         assert!(matches!(
-            inspect(&png(10, 10), PhotoFormat::Jpeg),
+            decode(&png(10, 10), PhotoFormat::Jpeg),
             Err(PhotoError::TypeMismatch { .. })
         ));
         let mut broken = png(200, 200);
         broken.truncate(broken.len() / 2);
         assert!(matches!(
-            inspect(&broken, PhotoFormat::Png),
+            decode(&broken, PhotoFormat::Png),
             Err(PhotoError::Corrupt(_))
         ));
     }
@@ -276,10 +372,10 @@ mod tests {
         let mut jpeg = Vec::new();
         img.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
             .unwrap();
-        assert!(inspect(&jpeg, PhotoFormat::Jpeg).is_ok());
+        assert!(decode(&jpeg, PhotoFormat::Jpeg).is_ok());
         let cut = &jpeg[..jpeg.len() * 6 / 10];
         assert!(matches!(
-            inspect(cut, PhotoFormat::Jpeg),
+            decode(cut, PhotoFormat::Jpeg),
             Err(PhotoError::Corrupt(_))
         ));
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
 
-use crate::db::schema::photos;
+use crate::db::schema::{photo_uploaders, photos};
 use crate::db::Conn;
 use crate::db_run;
 use crate::photos::model::PhotoFormat;
@@ -113,4 +113,26 @@ pub(crate) fn insert(conn: &mut Conn, row: &PhotoRow) -> QueryResult<bool> {
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(n == 1)
+}
+
+/// Records that `user` sent the photo's bytes (again, perhaps).
+pub(crate) fn add_uploader(conn: &mut Conn, sha: &str, user: i64) -> QueryResult<()> {
+    db_run!(conn, |c| diesel::insert_into(photo_uploaders::table)
+        .values((
+            photo_uploaders::sha256.eq(sha),
+            photo_uploaders::user_id.eq(user)
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// Whether `user` is one of those who sent the photo's bytes.
+pub(crate) fn uploaded_by(conn: &mut Conn, sha: &str, user: i64) -> QueryResult<bool> {
+    let found = db_run!(conn, |c| photo_uploaders::table
+        .find((sha, user))
+        .select(photo_uploaders::user_id)
+        .get_result::<i64>(c)
+        .optional())?;
+    Ok(found.is_some())
 }

@@ -88,6 +88,21 @@ impl Ingest<'_> {
                 ApiError::invalid("the report is invalid", Value::Array(problems))
             })?;
         let checklist = checklist.expect("validated: the version exists");
+        let named: Vec<String> = report
+            .photo_refs()
+            .into_iter()
+            .map(|(sha, _)| sha)
+            .collect();
+        if !named.is_empty() {
+            let author = who.clone();
+            let refused = self
+                .db
+                .run(move |conn| Ok(crate::photos::access::not_readable(conn, &author, &named)?))
+                .await?;
+            if !refused.is_empty() {
+                return Err(crate::photos::access::refusal(&refused));
+            }
+        }
         let entry = self.map.load().locate(report.lon, report.lat).cloned();
         let placement = entry.as_ref().map(|e| e.placement()).unwrap_or_default();
         let cell_view = entry.as_ref().map_or(

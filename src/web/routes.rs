@@ -41,7 +41,6 @@ pub(crate) struct Api {
     resources: BTreeMap<String, Vec<Entry>>,
     /// The order paths were first registered in, which the document keeps.
     order: Vec<String>,
-    body_limits: BTreeMap<String, usize>,
     doc: OpenApi,
     schemas: Vec<(String, RefOr<Schema>)>,
 }
@@ -52,7 +51,6 @@ impl Api {
         Api {
             resources: BTreeMap::new(),
             order: Vec::new(),
-            body_limits: BTreeMap::new(),
             doc,
             schemas: Vec::new(),
         }
@@ -96,12 +94,6 @@ impl Api {
         self
     }
 
-    /// Lets the bodies sent to `path` (raw bytes, not JSON) grow to `bytes`.
-    pub(crate) fn body_limit(&mut self, path: &str, bytes: usize) -> &mut Api {
-        self.body_limits.insert(path.to_string(), bytes);
-        self
-    }
-
     /// The OpenAPI document of every registered route.
     pub(crate) fn document(&self) -> OpenApi {
         let mut doc = self.doc.clone();
@@ -120,7 +112,6 @@ impl Api {
         let Api {
             mut resources,
             mut order,
-            body_limits,
             ..
         } = self;
         // actix tries resources in order: a literal segment must come before a parameter
@@ -142,9 +133,6 @@ impl Api {
                     let allow = allow.clone();
                     async move { method_not_allowed(&req, &allow) }
                 }));
-            if let Some(limit) = body_limits.get(&path) {
-                resource = resource.app_data(web::PayloadConfig::new(*limit));
-            }
             for entry in entries {
                 resource = resource.route(entry.route);
             }

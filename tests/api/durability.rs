@@ -20,12 +20,14 @@ use crate::reports::{shop_report, IN_OWN_CELL};
 
 both!(acknowledged_reports_and_photos_survive_a_kill);
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
-fn start(database_url: &str, data_dir: &Path) -> Server {
+/// Starts the real binary on `database_url` (a SQLite path or a PostgreSQL URL) with the
+/// demo district, and waits until it is ready.
+pub(crate) fn start(database_url: &str, data_dir: &Path) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -63,7 +65,7 @@ fn start(database_url: &str, data_dir: &Path) -> Server {
     Server { child, base }
 }
 
-fn login(client: &Client, base: &str, user: &str) -> String {
+pub(crate) fn login(client: &Client, base: &str, user: &str) -> String {
     let answer = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": user, "password": demo_password(user)}))

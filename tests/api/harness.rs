@@ -64,6 +64,7 @@ pub fn default_config(database_url: String, data_dir: PathBuf) -> ServeConfig {
         // Tests act from several client addresses by naming them in this header.
         client_address_header: Some("x-client-address".into()),
         photo_limit: 15 * 1024 * 1024,
+        photo_max_pixels: 50_000_000,
         map_refresh_secs: 1,
         overdue_check_secs: 1,
         // Long enough that no suite sees a case escalated behind its back; the cases

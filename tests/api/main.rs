@@ -13,6 +13,7 @@ mod grid;
 mod hardening;
 mod openapi;
 mod photo_fixtures;
+mod photos;
 pub mod reports;
 mod schemas;
 mod stats;

@@ -116,6 +116,40 @@ pub fn truncated(bytes: &[u8]) -> Vec<u8> {
 // The picture
 
 /// A 32-bit integer hash (lowbias32), so pictures are deterministic and seed-dependent.
+/// A PNG of `width` × `height` black pixels: a few hundred kilobytes that decode to three
+/// bytes a pixel, a decompression bomb. Written chunk by chunk rather than through an
+/// encoder so that its size costs no memory here either.
+pub fn black_png(width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut idat = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Each row: filter type 0, then three zero bytes a pixel.
+    let row = vec![0u8; 1 + 3 * width as usize];
+    for _ in 0..height {
+        idat.write_all(&row).unwrap();
+    }
+    let header = [
+        &width.to_be_bytes()[..],
+        &height.to_be_bytes(),
+        &[8, 2, 0, 0, 0], // 8-bit RGB, deflate, adaptive filters, no interlace
+    ]
+    .concat();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [
+        (b"IHDR", header),
+        (b"IDAT", idat.finish().unwrap()),
+        (b"IEND", Vec::new()),
+    ] {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(&data);
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(&data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    png
+}
+
 fn mix(mut h: u32) -> u32 {
     h ^= h >> 16;
     h = h.wrapping_mul(0x7FEB_352D);
@@ -527,6 +561,16 @@ fn fixtures_are_real_deterministic_and_seeded() {
     }
     assert_ne!(png(64, 48, 1), png(64, 48, 2));
     assert_ne!(webp(64, 48, 1), webp(64, 48, 2));
+}
+
+#[test]
+fn black_png_is_a_valid_image_of_its_size() {
+    let png = black_png(300, 200);
+    let decoded = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (300, 200));
+    assert!(decoded.to_rgb8().pixels().all(|p| p.0 == [0, 0, 0]));
+    // The bomb's point: far fewer bytes than pixels.
+    assert!(black_png(4000, 4000).len() < 4000 * 4000 / 100);
 }
 
 #[test]
