@@ -39,7 +39,7 @@ const IN_DALI: (f64, f64) = (113.1250, 23.0300);
 
 /// A distinct point in 灯湖社区第01网格 for each `n` below 48, at least 50 m from the others
 /// (reports of one item within 30 m join one case).
-fn spot(n: usize) -> (f64, f64) {
+pub(crate) fn spot(n: usize) -> (f64, f64) {
     assert!(n < 48);
     (
         113.1203 + 0.0005 * (n % 8) as f64,
