@@ -27,7 +27,7 @@ both!(
 
 /// A database and data directory that outlive the server processes run on them. A
 /// PostgreSQL database is dropped with it, whether the test passed or not.
-struct Store {
+pub(crate) struct Store {
     dir: tempfile::TempDir,
     database_url: String,
     pg: Option<(String, String)>,
@@ -35,7 +35,7 @@ struct Store {
 
 impl Store {
     /// None when PostgreSQL is asked for but not configured.
-    fn fresh(b: Backend) -> Option<Store> {
+    pub(crate) fn fresh(b: Backend) -> Option<Store> {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, pg) = match b {
             Backend::Sqlite => (dir.path().join("gp.sqlite").display().to_string(), None),
@@ -59,7 +59,7 @@ impl Store {
         self.dir.path().join("data")
     }
 
-    fn start(&self) -> Server {
+    pub(crate) fn start(&self) -> Server {
         start(&self.database_url, &self.data_dir())
     }
 }

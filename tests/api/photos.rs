@@ -6,14 +6,13 @@ use std::io::{Read, Write};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::both;
-use crate::durability::{login, start};
-use crate::harness::{fresh_pg_database, pg_admin_url, read, Backend, TestApp};
+use crate::durability::{login, Store};
+use crate::harness::{read, Backend, TestApp};
 use crate::photo_fixtures::{black_png, jpeg, png};
 use crate::reports::{put_photo, shop_report, IN_OWN_CELL};
 
@@ -224,21 +223,13 @@ fn a_photo_of_someone_else_cannot_be_named(b: Backend) {
 /// memory stays under 1 GiB. Before the decoding budget, these took 4.2 GB on SQLite.
 fn eight_bombs_at_once_stay_under_a_gigabyte(b: Backend) {
     static UNDER_CAP: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg) = match b {
-        Backend::Sqlite => (dir.path().join("gp.sqlite").display().to_string(), None),
-        Backend::Pg => {
-            let Some(admin) = pg_admin_url() else { return };
-            let (url, name) = fresh_pg_database(&admin);
-            (url, Some((admin, name)))
-        }
-    };
+    let Some(store) = Store::fresh(b) else { return };
     let under_cap = UNDER_CAP.get_or_init(|| {
         (0..8)
             .map(|i| black_png(7_000, 7_000 - i))
             .collect::<Vec<_>>()
     });
-    let server = start(&database_url, &dir.path().join("data"));
+    let server = store.start();
     let client = Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -273,12 +264,6 @@ fn eight_bombs_at_once_stay_under_a_gigabyte(b: Backend) {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .expect("VmHWM in /proc/<pid>/status");
     drop(server);
-    if let Some((admin, name)) = pg {
-        if let Ok(mut conn) = PgConnection::establish(&admin) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn);
-        }
-    }
     for (i, (status, answer)) in statuses.iter().enumerate() {
         let expected = if i < 8 { 201 } else { 413 };
         assert_eq!(*status, expected, "upload {i}: {answer}");
