@@ -48,7 +48,7 @@ impl Sessions {
 /// and a bounded queue, so that a flood of logins cannot take every blocking thread or
 /// memory (each run holds its Argon2 memory) from the requests that read and write.
 pub(crate) struct Hashing {
-    permits: tokio::sync::Semaphore,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
 }
@@ -56,7 +56,7 @@ pub(crate) struct Hashing {
 impl Hashing {
     pub(crate) fn new(parallel: usize) -> Hashing {
         Hashing {
-            permits: tokio::sync::Semaphore::new(parallel.max(1)),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting: 64 * parallel.max(1),
         }
@@ -73,10 +73,12 @@ impl Hashing {
                 ApiError::unavailable("too many logins at once; retry shortly").retry_after(1),
             );
         }
-        let permit = self.permits.acquire().await;
+        let permit = self.permits.clone().acquire_owned().await;
         drop(waiting);
-        let _permit = permit.map_err(|_| ApiError::internal())?;
+        let permit = permit.map_err(|_| ApiError::internal())?;
         Ok(actix_web::web::block(move || {
+            // Held until the hash is done, even if the client hung up meanwhile.
+            let _permit = permit;
             crate::auth::password::verify_password(&password, &stored)
         })
         .await?)

@@ -1,5 +1,5 @@
-//! Who may see a photo: whoever sent its bytes, an admin, and whoever may read a report that names it
-//! or a case whose timeline carries it (resolution and verification photos).
+//! Who may see a photo: whoever sent its bytes, an admin, and whoever may read a report or
+//! case step that names it, when the author of that report or step sent the bytes too.
 
 use serde_json::{json, Value};
 
@@ -14,18 +14,34 @@ pub(crate) fn may_see(
     who: &Principal,
     row: &PhotoRow,
 ) -> diesel::QueryResult<bool> {
-    if who.role == Role::Admin || store::uploaded_by(conn, &row.sha256, who.user_id)? {
+    let sha = &row.sha256;
+    if who.role == Role::Admin || store::uploaded_by(conn, sha, who.user_id)? {
         return Ok(true);
     }
-    for id in reports::store::reports_naming(conn, &row.sha256)? {
+    // A report or a case step shows a photo only when its author sent the bytes: naming a
+    // hash one learnt somewhere, before or after the photo arrived, shows nothing.
+    for id in reports::store::reports_naming(conn, sha)? {
         if let Some(report) = reports::store::find(conn, &id)? {
-            if reports::access::readable_by(conn, who, &report)? {
+            if any_sent(conn, sha, &[report.inspector_id])?
+                && reports::access::readable_by(conn, who, &report)?
+            {
                 return Ok(true);
             }
         }
     }
-    for case in cases::store::with_photo(conn, &row.sha256)? {
-        if cases::store::readable_by(conn, who, &case)? {
+    for case in cases::store::with_photo(conn, sha)? {
+        let authors = cases::store::photo_named_by(conn, case.id, sha)?;
+        if any_sent(conn, sha, &authors)? && cases::store::readable_by(conn, who, &case)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether one of `users` sent the bytes of photo `sha`.
+fn any_sent(conn: &mut Conn, sha: &str, users: &[i64]) -> diesel::QueryResult<bool> {
+    for &user in users {
+        if store::uploaded_by(conn, sha, user)? {
             return Ok(true);
         }
     }

@@ -4,11 +4,12 @@
 //! for it.
 
 use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use actix_web::web;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::bounded::Waiting;
 use crate::db::Db;
@@ -16,52 +17,91 @@ use crate::photos::model::{self, PhotoError, PhotoFormat};
 use crate::photos::store::{self, PhotoFiles, PhotoRow};
 use crate::web::error::{ApiError, ApiResult, ErrorCode};
 
-/// What this process accepts of photo uploads, and its decoding budget. Decoding memory
-/// is the process's own, so the budget is too: it counts megapixels being decoded, so
-/// that two photos at the pixel cap, or many handheld photos, decode at once, and a flood
-/// of large ones waits instead of taking the memory.
+/// What this process accepts of photo uploads, and its memory budgets for them: the bodies
+/// held (read, hashed, decoded, written) and the decoders' memory. Memory is the process's
+/// own, so the budgets are too. A request waits for its share; past 64 waiting, 503.
+/// Permits are owned and travel with the work: an upload whose client hangs up mid-decode
+/// keeps its share until the decode on the blocking pool ends, not until the request ends.
 pub(crate) struct PhotoIntake {
     /// Largest body, in bytes (413 above).
     pub body_limit: usize,
     /// Largest image, in pixels, read from its header before decoding (413 above).
     pub max_pixels: u64,
-    decoding: Semaphore,
-    budget_mp: u32,
+    bodies: Budget,
+    decoding: Budget,
     waiting: AtomicUsize,
-    max_waiting: usize,
 }
 
-impl PhotoIntake {
-    pub(crate) fn new(body_limit: usize, max_pixels: u64) -> PhotoIntake {
-        let budget_mp = u32::try_from(max_pixels.div_ceil(1_000_000).saturating_mul(2))
-            .unwrap_or(u32::MAX >> 4)
-            .max(1);
-        PhotoIntake {
-            body_limit,
-            max_pixels,
-            decoding: Semaphore::new(budget_mp as usize),
-            budget_mp,
-            waiting: AtomicUsize::new(0),
-            max_waiting: 64,
+/// A memory budget counted in KiB.
+struct Budget {
+    permits: Arc<Semaphore>,
+    kib: u32,
+}
+
+impl Budget {
+    fn new(bytes: u64) -> Budget {
+        let kib = u32::try_from(bytes / 1024).unwrap_or(u32::MAX >> 4).max(1);
+        Budget {
+            permits: Arc::new(Semaphore::new(kib as usize)),
+            kib,
         }
     }
 
-    /// Waits for decoding capacity for `pixels`; 503 with `Retry-After` when too many
-    /// uploads already wait (each holds its body).
-    async fn capacity(&self, pixels: u64) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+    async fn take(&self, bytes: u64) -> ApiResult<OwnedSemaphorePermit> {
+        // One request larger than the whole budget takes all of it and runs alone.
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.kib);
+        self.permits
+            .clone()
+            .acquire_many_owned(kib)
+            .await
+            .map_err(|_| ApiError::internal())
+    }
+}
+
+/// Bodies held at once, besides the one an upload may take alone.
+const BODIES_BUDGET: u64 = 256 * 1024 * 1024;
+/// Decoder memory at once.
+const DECODING_BUDGET: u64 = 512 * 1024 * 1024;
+const MAX_WAITING: usize = 64;
+
+impl PhotoIntake {
+    pub(crate) fn new(body_limit: usize, max_pixels: u64) -> PhotoIntake {
+        PhotoIntake {
+            body_limit,
+            max_pixels,
+            bodies: Budget::new(BODIES_BUDGET.max(body_limit as u64)),
+            decoding: Budget::new(DECODING_BUDGET),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for room to hold a body of `declared` bytes (the limit when undeclared).
+    pub(crate) async fn room_for_body(
+        &self,
+        declared: Option<usize>,
+    ) -> ApiResult<OwnedSemaphorePermit> {
+        let bytes = declared.unwrap_or(self.body_limit).min(self.body_limit);
+        self.wait(self.bodies.take(bytes as u64)).await
+    }
+
+    async fn room_to_decode(&self, bytes: u64) -> ApiResult<OwnedSemaphorePermit> {
+        self.wait(self.decoding.take(bytes)).await
+    }
+
+    async fn wait(
+        &self,
+        take: impl std::future::Future<Output = ApiResult<OwnedSemaphorePermit>>,
+    ) -> ApiResult<OwnedSemaphorePermit> {
         let waiting = Waiting::enter(&self.waiting);
-        if waiting.ahead >= self.max_waiting {
+        if waiting.ahead >= MAX_WAITING {
             return Err(
-                ApiError::unavailable("too many photos are being decoded; retry shortly")
+                ApiError::unavailable("too many photos are being received; retry shortly")
                     .retry_after(2),
             );
         }
-        let megapixels = u32::try_from(pixels.div_ceil(1_000_000))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.budget_mp);
-        let permit = self.decoding.acquire_many(megapixels).await;
-        drop(waiting);
-        permit.map_err(|_| ApiError::internal())
+        take.await
     }
 }
 
@@ -77,6 +117,7 @@ fn refusal(e: PhotoError) -> ApiError {
             max_pixels,
         } => ApiError::new(ErrorCode::PayloadTooLarge, e.to_string())
             .with_details(json!({"width": width, "height": height, "max_pixels": max_pixels})),
+        PhotoError::OverLimits(_) => ApiError::new(ErrorCode::PayloadTooLarge, e.to_string()),
         other => ApiError::unsupported_media_type(other.to_string()),
     }
 }
@@ -90,16 +131,32 @@ pub(crate) struct Arrived {
     pub reports_updated: usize,
 }
 
-/// Stores the bytes of photo `sha` sent as `declared` by `uploader`.
+/// An upload whose body has been read.
+pub(crate) struct Upload {
+    pub uploader: i64,
+    /// The SHA-256 the path names.
+    pub sha: String,
+    /// The type the Content-Type names.
+    pub declared: PhotoFormat,
+    pub body: web::Bytes,
+    /// The body's share of the budget, given back when the body is let go.
+    pub held: OwnedSemaphorePermit,
+}
+
+/// Stores an upload's bytes.
 pub(crate) async fn receive(
     db: &Db,
     files: &PhotoFiles,
     intake: &PhotoIntake,
-    uploader: i64,
-    sha: String,
-    declared: PhotoFormat,
-    body: web::Bytes,
+    upload: Upload,
 ) -> ApiResult<Arrived> {
+    let Upload {
+        uploader,
+        sha,
+        declared,
+        body,
+        held,
+    } = upload;
     let actual = hex::encode(Sha256::digest(&body));
     if actual != sha {
         return Err(ApiError::invalid(
@@ -128,12 +185,14 @@ pub(crate) async fn receive(
         });
     }
     let max_pixels = intake.max_pixels;
-    let pixels = model::measure(&body, declared, max_pixels)
+    let needs = model::measure(&body, declared, max_pixels)
         .map_err(refusal)?
-        .pixels();
-    let _decoding = intake.capacity(pixels).await?;
+        .decoding_bytes();
+    let decoding = intake.room_to_decode(needs).await?;
     let files = files.clone();
     let row = web::block(move || -> ApiResult<PhotoRow> {
+        // Both shares end with this closure, however the request ends.
+        let _shares = (held, decoding);
         let facts = model::measure(&body, declared, max_pixels)
             .and_then(model::inspect)
             .map_err(refusal)?;

@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use crate::auth::{Principal, Role};
 use crate::db::Db;
 use crate::photos::access;
-use crate::photos::arrival::{self, PhotoIntake};
+use crate::photos::arrival::{self, PhotoIntake, Upload};
 use crate::photos::model::PhotoFormat;
 use crate::photos::store::{self, PhotoFiles, PhotoRow};
 use crate::reports::model::is_sha256;
 use crate::web::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::web::extract::read_body;
+use crate::web::extract::{body_too_large, declared_length, read_body};
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct PhotoView {
@@ -96,9 +96,23 @@ pub(crate) async fn upload(
                 "send the photo as image/jpeg, image/png or image/webp",
             )
         })?;
-    // Only now, with the caller and the request known good, is the body read.
+    // Only now, with the caller and the request known good, is the body read, once there
+    // is room in this process's budget to hold it.
+    let declared_length = declared_length(&req);
+    if declared_length.is_some_and(|n| n > intake.body_limit) {
+        // Refused before waiting for room it could never use.
+        return Err(body_too_large(intake.body_limit));
+    }
+    let held = intake.room_for_body(declared_length).await?;
     let body = read_body(&req, payload, intake.body_limit).await?.freeze();
-    let arrived = arrival::receive(&db, &files, &intake, who.user_id, sha, declared, body).await?;
+    let upload = Upload {
+        uploader: who.user_id,
+        sha,
+        declared,
+        body,
+        held,
+    };
+    let arrived = arrival::receive(&db, &files, &intake, upload).await?;
     let answer = view(&arrived.row, arrived.reports_updated);
     Ok(match arrived.created {
         true => HttpResponse::Created().json(answer),

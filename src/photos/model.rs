@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use chrono::{FixedOffset, NaiveDateTime, TimeZone};
-use image::{ImageFormat, ImageReader};
+use image::{ImageDecoder, ImageFormat, ImageReader};
 
 /// The longest side of a thumbnail, in pixels.
 pub(crate) const THUMBNAIL_SIDE: u32 = 320;
@@ -104,23 +104,44 @@ pub(crate) enum PhotoError {
         height: u32,
         max_pixels: u64,
     },
+    /// Decoding needed more memory than the header's size allows (413): a header that
+    /// understates what its data holds.
+    #[error("the image needs more memory to decode than its header declares: {0}")]
+    OverLimits(String),
 }
 
 /// An upload whose signature matches its declared type and whose header has been read,
-/// but which is not decoded yet: its pixel count says how much memory decoding takes.
+/// but which is not decoded yet: its header says how much memory decoding takes.
 #[derive(Debug)]
 pub(crate) struct Measured<'b> {
     bytes: &'b [u8],
     format: PhotoFormat,
     pub width: u32,
     pub height: u32,
+    /// Bytes a pixel of the decoded image takes (6 or 8 for a 16-bit PNG).
+    pub bytes_per_pixel: u8,
 }
 
 impl Measured<'_> {
     pub(crate) fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
+
+    /// The most memory decoding may take: the decoded image, and what the format's decoder
+    /// holds beside it for the whole image: a progressive JPEG keeps two bytes a sample of
+    /// up to four components, a WebP decodes into a canvas of its own and an alpha plane.
+    pub(crate) fn decoding_bytes(&self) -> u64 {
+        let beside = match self.format {
+            PhotoFormat::Jpeg => 8,
+            PhotoFormat::Webp => 5,
+            PhotoFormat::Png => 0,
+        };
+        self.pixels() * (u64::from(self.bytes_per_pixel) + beside) + DECODER_SLACK
+    }
 }
+
+/// What a decoder allocates besides anything proportional to the image (tables, rows).
+const DECODER_SLACK: u64 = 16 * 1024 * 1024;
 
 fn reader(bytes: &[u8], format: PhotoFormat) -> ImageReader<Cursor<&[u8]>> {
     let mut reader = ImageReader::new(Cursor::new(bytes));
@@ -149,14 +170,16 @@ pub(crate) fn measure(
             "the JPEG ends before its end-of-image marker".into(),
         ));
     }
-    let (width, height) = reader(bytes, format)
-        .into_dimensions()
+    let decoder = reader(bytes, format)
+        .into_decoder()
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
     let measured = Measured {
         bytes,
         format,
         width,
         height,
+        bytes_per_pixel: decoder.color_type().bytes_per_pixel(),
     };
     if measured.pixels() > max_pixels {
         return Err(PhotoError::TooManyPixels {
@@ -169,26 +192,27 @@ pub(crate) fn measure(
 }
 
 /// Decodes a measured upload, reads its EXIF and makes its thumbnail. The caller holds
-/// decoding capacity for `measured.pixels()`: the decoder may allocate no more than the
-/// pixels the header declared (a header that lies about its size fails here).
+/// decoding capacity for `measured.decoding_bytes()`; what the image crate allocates is
+/// held to it too, so a header that understates its data fails here.
 pub(crate) fn inspect(measured: Measured<'_>) -> Result<Inspected, PhotoError> {
+    let most = measured.decoding_bytes();
     let Measured {
         bytes,
         format,
         width,
         height,
+        ..
     } = measured;
     let mut reader = reader(bytes, format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
-    // Four bytes a pixel (RGBA, the widest a photo decodes to) and the decoders' own
-    // buffers, which are small beside it.
-    limits.max_alloc = Some(u64::from(width) * u64::from(height) * 4 + 16 * 1024 * 1024);
+    limits.max_alloc = Some(most);
     reader.limits(limits);
-    let image = reader
-        .decode()
-        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(limit) => PhotoError::OverLimits(limit.to_string()),
+        other => PhotoError::Corrupt(other.to_string()),
+    })?;
     // A photo already small enough is its own thumbnail: scaling it up would only blur it.
     let thumb = if width <= THUMBNAIL_SIDE && height <= THUMBNAIL_SIDE {
         image.to_rgb8()
@@ -211,19 +235,44 @@ pub(crate) fn inspect(measured: Measured<'_>) -> Result<Inspected, PhotoError> {
     })
 }
 
-/// Whether a JPEG's last scan is followed by its end-of-image marker. Markers cannot occur
-/// inside entropy-coded data (0xFF is stuffed there), so the last SOS (FF DA) starts the
-/// last scan, and a complete file has EOI (FF D9) after it. An embedded EXIF thumbnail has
-/// its own EOI, but before the main image's scans.
+/// Whether a JPEG reaches its end-of-image marker, found by walking its segments: each
+/// marker segment is skipped by its length (an embedded EXIF thumbnail with its own markers
+/// lies inside one), and entropy-coded data after a scan header runs to the next marker
+/// (0xFF is stuffed there, restart markers belong to it). What follows the end is not
+/// looked at: motion photos append a video there.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last = |marker: u8| {
-        bytes
-            .windows(2)
-            .rposition(|w| w[0] == 0xFF && w[1] == marker)
-    };
-    match (last(0xDA), last(0xD9)) {
-        (Some(sos), Some(eoi)) => eoi > sos,
-        _ => false,
+    let mut at = 2; // past SOI
+    loop {
+        // A marker: 0xFF, any fill 0xFFs, then its code.
+        if bytes.get(at) != Some(&0xFF) {
+            return false;
+        }
+        while bytes.get(at) == Some(&0xFF) {
+            at += 1;
+        }
+        let Some(&code) = bytes.get(at) else {
+            return false;
+        };
+        at += 1;
+        match code {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(length) = bytes.get(at..at + 2) else {
+            return false;
+        };
+        at += usize::from(u16::from_be_bytes([length[0], length[1]]));
+        if code == 0xDA {
+            // Entropy-coded data up to the next marker that is not a restart.
+            loop {
+                match bytes.get(at..at + 2) {
+                    None => return false,
+                    Some([0xFF, next]) if *next != 0 && !(0xD0..=0xD7).contains(next) => break,
+                    _ => at += 1,
+                }
+            }
+        }
     }
 }
 
@@ -326,6 +375,21 @@ mod tests {
     }
 
     #[test]
+    fn a_16_bit_png_is_measured_at_its_depth_and_decodes() {
+        let img = image::ImageBuffer::<image::Rgba<u16>, _>::from_fn(1200, 900, |x, y| {
+            image::Rgba([x as u16 * 50, y as u16 * 70, 9000, 65535])
+        });
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgba16(img)
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .unwrap();
+        let measured = measure(&bytes, PhotoFormat::Png, MAX).unwrap();
+        assert_eq!(measured.bytes_per_pixel, 8);
+        let facts = inspect(measured).unwrap();
+        assert_eq!((facts.width, facts.height), (1200, 900));
+    }
+
+    #[test]
     fn a_small_photo_is_not_scaled_up() {
         let facts = decode(&png(200, 90), PhotoFormat::Png).unwrap();
         let thumb = image::load_from_memory(&facts.thumbnail).unwrap();
@@ -337,6 +401,7 @@ mod tests {
         let bytes = png(300, 200);
         let measured = measure(&bytes, PhotoFormat::Png, 60_000).unwrap();
         assert_eq!(measured.pixels(), 60_000);
+        assert_eq!(measured.bytes_per_pixel, 3);
         assert_eq!(
             measure(&bytes, PhotoFormat::Png, 59_999).unwrap_err(),
             PhotoError::TooManyPixels {
@@ -378,6 +443,23 @@ mod tests {
             decode(cut, PhotoFormat::Jpeg),
             Err(PhotoError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_jpeg_with_data_after_its_end_is_complete() {
+        let img =
+            image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 3, y as u8 * 3, 7]));
+        let mut jpeg = Vec::new();
+        img.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        // A motion photo: a video after the image, whose bytes may hold anything.
+        let mut motion = jpeg.clone();
+        motion.extend_from_slice(b"\x00\x00\x00\x18ftypmp42\xFF\xDA\x00\x08junk\xFF\xDA");
+        assert!(jpeg_is_complete(&motion));
+        assert!(decode(&motion, PhotoFormat::Jpeg).is_ok());
+        for cut in [jpeg.len() - 2, jpeg.len() / 2, 40, 3] {
+            assert!(!jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
+        }
     }
 
     #[test]

@@ -77,6 +77,30 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
+/// The 413 for a body over `limit` bytes.
+pub fn body_too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the body is larger than the limit of {limit} bytes"),
+    )
+    .with_details(json!({"limit": limit}))
+}
+
+/// The body's length as its `Content-Length` declares it, when that is the length to be
+/// read (not of a compressed body).
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    if req
+        .headers()
+        .contains_key(actix_web::http::header::CONTENT_ENCODING)
+    {
+        return None;
+    }
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
 /// Reads a body that the handler has decided to accept (after authentication and every
 /// other check), at most `limit` bytes after decompression: a body over it answers 413
 /// without being held whole, and a declared length over it without being read at all.
@@ -86,30 +110,17 @@ pub async fn read_body(
     limit: usize,
 ) -> Result<web::BytesMut, ApiError> {
     use futures_util::StreamExt;
-    let too_large = || {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than the limit of {limit} bytes"),
-        )
-        .with_details(json!({"limit": limit}))
-    };
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let encoded = req
-        .headers()
-        .contains_key(actix_web::http::header::CONTENT_ENCODING);
-    if !encoded && declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
+    let declared = declared_length(req);
+    if declared.is_some_and(|n| n > limit) {
+        return Err(body_too_large(limit));
     }
-    let mut body = web::BytesMut::new();
+    // Sized once when the length is known, so the buffer never grows to twice the body.
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(body_too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }

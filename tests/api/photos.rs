@@ -179,7 +179,8 @@ fn a_photo_of_someone_else_cannot_be_named(b: Backend) {
             .as_u16()
     };
     assert_eq!(get(&other), 404);
-    // A photo not uploaded yet may be named: it arrives after its report.
+    // A photo not uploaded yet may be named (it arrives after its report), but naming a
+    // hash learnt somewhere shows nothing once the owner's bytes arrive.
     let later = jpeg(640, 480, 6);
     let (status, answer) = app.post(
         "/api/v1/reports",
@@ -187,6 +188,23 @@ fn a_photo_of_someone_else_cannot_be_named(b: Backend) {
         &shop_report(IN_OWN_CELL, Some(&sha(&later))),
     );
     assert_eq!(status, 201, "{answer}");
+    assert_eq!(put_photo(&app, &owner, &later, "image/jpeg").0, 201);
+    let get_later = |token: &str| {
+        app.client
+            .get(app.url(&format!("/api/v1/photos/{}", sha(&later))))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        get_later(&other),
+        404,
+        "naming before upload showed the photo"
+    );
+    // Nor to those who may read the namer's report (the town's dispatch centre).
+    assert_eq!(get_later(&app.login("disp-guicheng-1")), 404);
     // Nor may a case step name it: the owner's report opens a case, a dispatcher claims it
     // and tries to dispatch it with the owner's photo, which the dispatcher cannot read.
     let private = jpeg(640, 480, 7);
@@ -203,6 +221,8 @@ fn a_photo_of_someone_else_cannot_be_named(b: Backend) {
     );
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["error"]["details"][0]["field"], "photos", "{answer}");
+    let problem = answer["error"]["details"][0]["problem"].as_str().unwrap();
+    assert!(problem.contains(&sha(&private)), "{answer}");
     let (_, after) = app.get(&format!("/api/v1/cases/{case}"), &centre);
     assert_eq!(after, before, "a refused step changed the case");
     // Who sends the bytes has them: the other inspector uploads the same photo and may

@@ -66,6 +66,22 @@ pub(crate) fn with_photo(conn: &mut Conn, sha: &str) -> QueryResult<Vec<CaseRow>
         .load(c))
 }
 
+/// Who named photo `sha` in a step of case `case` (resolution and verification photos).
+pub(crate) fn photo_named_by(conn: &mut Conn, case: i64, sha: &str) -> QueryResult<Vec<i64>> {
+    let steps: Vec<(Option<i64>, String)> = db_run!(conn, |c| case_events::table
+        .filter(case_events::case_id.eq(case))
+        .filter(case_events::photos.like(format!("%{sha}%")))
+        .select((case_events::actor_id, case_events::photos))
+        .load(c))?;
+    Ok(steps
+        .into_iter()
+        .filter(|(_, photos)| {
+            serde_json::from_str::<Vec<String>>(photos).is_ok_and(|p| p.iter().any(|x| x == sha))
+        })
+        .filter_map(|(actor, _)| actor)
+        .collect())
+}
+
 /// Whether `who` may read the case (and so its photos): the read rule of `scope::may_read`,
 /// with an inspector's own joined reports looked up only for inspectors.
 pub(crate) fn readable_by(conn: &mut Conn, who: &Principal, row: &CaseRow) -> QueryResult<bool> {
