@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::both;
 use crate::cases::spot;
-use crate::harness::{demo_password, fresh_pg_database, pg_admin_url, read, Backend};
+use crate::harness::{demo_password, fresh_database, read, Backend};
 use crate::photo_fixtures::jpeg;
 use crate::reports::{shop_report, IN_OWN_CELL};
 
@@ -37,17 +37,7 @@ impl Store {
     /// None when PostgreSQL is asked for but not configured.
     pub(crate) fn fresh(b: Backend) -> Option<Store> {
         let dir = tempfile::tempdir().unwrap();
-        let (database_url, pg) = match b {
-            Backend::Sqlite => (dir.path().join("gp.sqlite").display().to_string(), None),
-            Backend::Pg => {
-                let Some(admin) = pg_admin_url() else {
-                    eprintln!("GRIDPATROL_TEST_PG_URL is not set: PostgreSQL variant skipped");
-                    return None;
-                };
-                let (url, name) = fresh_pg_database(&admin);
-                (url, Some((admin, name)))
-            }
-        };
+        let (database_url, pg) = fresh_database(b, dir.path())?;
         Some(Store {
             dir,
             database_url,
@@ -123,6 +113,24 @@ pub(crate) fn start(database_url: &str, data_dir: &Path) -> Server {
     Server { child, base }
 }
 
+/// Uploads a new 480 × 360 JPEG made from `seed`: its hash, and what the server answered.
+fn put_jpeg(
+    client: &Client,
+    base: &str,
+    token: &str,
+    seed: u32,
+) -> (String, reqwest::Result<Response>) {
+    let bytes = jpeg(480, 360, seed);
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let sent = client
+        .put(format!("{base}/api/v1/photos/{sha}"))
+        .bearer_auth(token)
+        .header("content-type", "image/jpeg")
+        .body(bytes)
+        .send();
+    (sha, sent)
+}
+
 pub(crate) fn login(client: &Client, base: &str, user: &str) -> String {
     let answer = client
         .post(format!("{base}/api/v1/auth/login"))
@@ -174,14 +182,7 @@ fn acknowledged_reports_and_photos_survive_a_kill(b: Backend) {
                 while !stop.load(Ordering::Relaxed) && n < 10_000 {
                     n += 1;
                     if worker == 0 {
-                        let bytes = jpeg(480, 360, 1000 + n);
-                        let sha = hex::encode(Sha256::digest(&bytes));
-                        let sent = client
-                            .put(format!("{base}/api/v1/photos/{sha}"))
-                            .bearer_auth(token)
-                            .header("content-type", "image/jpeg")
-                            .body(bytes)
-                            .send();
+                        let (sha, sent) = put_jpeg(client, base, token, 1000 + n);
                         if matches!(sent.map(|r| r.status().as_u16()), Ok(200 | 201)) {
                             photos_acknowledged.lock().unwrap().push(sha);
                         }
@@ -486,14 +487,7 @@ fn upload_photos(
     stop: &AtomicBool,
 ) {
     while !stop.load(Ordering::Relaxed) {
-        let bytes = jpeg(480, 360, seeds.fetch_add(1, Ordering::Relaxed));
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let sent = client
-            .put(format!("{base}/api/v1/photos/{sha}"))
-            .bearer_auth(token)
-            .header("content-type", "image/jpeg")
-            .body(bytes)
-            .send();
+        let (sha, sent) = put_jpeg(client, base, token, seeds.fetch_add(1, Ordering::Relaxed));
         if let Some(answer) = answered(sent) {
             let length = answer["bytes"].as_i64().unwrap();
             ledger.photos.lock().unwrap().push((sha, length));

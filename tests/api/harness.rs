@@ -4,7 +4,7 @@
 //! `TestApp::builder(backend).without_demo().user("admin-test", "admin").spawn()`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -77,6 +77,23 @@ pub fn pg_admin_url() -> Option<String> {
     std::env::var("GRIDPATROL_TEST_PG_URL")
         .ok()
         .filter(|u| !u.is_empty())
+}
+
+/// A new, empty database for `backend`: a SQLite file in `dir`, or a fresh PostgreSQL
+/// database (with the admin URL and its name, to drop it). None when PostgreSQL is asked
+/// for but not configured.
+pub fn fresh_database(backend: Backend, dir: &Path) -> Option<(String, Option<(String, String)>)> {
+    match backend {
+        Backend::Sqlite => Some((dir.join("test.sqlite").display().to_string(), None)),
+        Backend::Pg => {
+            let Some(admin) = pg_admin_url() else {
+                eprintln!("GRIDPATROL_TEST_PG_URL is not set: PostgreSQL variant skipped");
+                return None;
+            };
+            let (url, name) = fresh_pg_database(&admin);
+            Some((url, Some((admin, name))))
+        }
+    }
 }
 
 pub fn fresh_pg_database(admin_url: &str) -> (String, String) {
@@ -175,17 +192,7 @@ impl TestApp {
         let backend = builder.backend;
         let _ = env_logger::builder().is_test(true).try_init();
         let dir = tempfile::tempdir().expect("temp dir");
-        let (database_url, pg) = match backend {
-            Backend::Sqlite => (dir.path().join("test.sqlite").display().to_string(), None),
-            Backend::Pg => {
-                let Some(admin) = pg_admin_url() else {
-                    eprintln!("GRIDPATROL_TEST_PG_URL is not set: PostgreSQL variant skipped");
-                    return None;
-                };
-                let (url, name) = fresh_pg_database(&admin);
-                (url, Some((admin, name)))
-            }
-        };
+        let (database_url, pg) = fresh_database(backend, dir.path())?;
         let mut config = default_config(database_url.clone(), dir.path().join("data"));
         config.demo = builder.demo;
         for adjust in builder.adjust {

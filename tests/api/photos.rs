@@ -30,6 +30,17 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The status of `GET /api/v1/photos/{hash}` for `token`.
+fn photo_status(app: &TestApp, token: &str, hash: &str) -> u16 {
+    app.client
+        .get(app.url(&format!("/api/v1/photos/{hash}")))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// 16384 × 8192 black pixels in about 0.4 MB: 400 MB once decoded.
 fn big_bomb() -> &'static [u8] {
     static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
@@ -169,15 +180,7 @@ fn a_photo_of_someone_else_cannot_be_named(b: Backend) {
     let id = report["id"].as_str().unwrap();
     let (status, _) = app.get(&format!("/api/v1/reports/{id}"), &app.login("admin"));
     assert_eq!(status, 404);
-    let get = |token: &str| {
-        app.client
-            .get(app.url(&format!("/api/v1/photos/{hash}")))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let get = |token: &str| photo_status(&app, token, &hash);
     assert_eq!(get(&other), 404);
     // A photo not uploaded yet may be named (it arrives after its report), but naming a
     // hash learnt somewhere shows nothing once the owner's bytes arrive.
@@ -189,15 +192,7 @@ fn a_photo_of_someone_else_cannot_be_named(b: Backend) {
     );
     assert_eq!(status, 201, "{answer}");
     assert_eq!(put_photo(&app, &owner, &later, "image/jpeg").0, 201);
-    let get_later = |token: &str| {
-        app.client
-            .get(app.url(&format!("/api/v1/photos/{}", sha(&later))))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let get_later = |token: &str| photo_status(&app, token, &sha(&later));
     assert_eq!(
         get_later(&other),
         404,
